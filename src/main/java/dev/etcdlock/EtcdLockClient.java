@@ -1,0 +1,151 @@
+package dev.etcdlock;
+
+import dev.etcdlock.internal.Engine;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A connection to an etcd cluster, shared by every session and lock made from it. Open one per application and
+ * close it on shutdown; it is thread-safe.
+ *
+ * <p>One client holds one gRPC channel to all given members (calls go round-robin to those that are up, and move
+ * to another member when one fails), one lease keep-alive stream for all its leases, one watch stream for all its
+ * waiters, and one engine thread.
+ *
+ * <pre>{@code
+ * try (EtcdLockClient client = EtcdLockClient.connect("http://127.0.0.1:2379")) {
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class EtcdLockClient implements AutoCloseable {
+    private final Engine engine;
+    private final List<String> endpoints;
+
+    private EtcdLockClient(Engine engine, List<String> endpoints) {
+        this.engine = engine;
+        this.endpoints = endpoints;
+    }
+
+    /**
+     * Connects with default settings to the given members ({@code http://host:port}, or comma separated lists).
+     *
+     * @throws IllegalArgumentException when no endpoint is given, one is malformed or its host is unknown
+     * @throws EtcdUnavailableException when no member answers within 5 seconds
+     */
+    public static EtcdLockClient connect(String... endpoints) {
+        return builder().endpoints(endpoints).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The endpoints this client was built with, as given. */
+    public List<String> endpoints() {
+        return endpoints;
+    }
+
+    /** The etcd version of the member that answered first when connecting, such as {@code 3.4.23}. */
+    public String serverVersion() {
+        return engine.connectedStatus().getVersion();
+    }
+
+    /**
+     * Revokes the leases of this client's sessions (releasing their locks at once), ends every wait with
+     * {@link ClientClosedException}, and closes the connection. Returns within a few seconds even when etcd is
+     * unreachable; leases that could not be revoked then expire after their TTL. Closing twice does nothing.
+     */
+    @Override
+    public void close() {
+        engine.close();
+    }
+
+    /** True after {@link #close()}. */
+    public boolean isClosed() {
+        return engine.isClosed();
+    }
+
+    @Override
+    public String toString() {
+        return "EtcdLockClient" + endpoints + (isClosed() ? " (closed)" : "");
+    }
+
+    /** Settings of a client. Every setter checks its argument at once. */
+    public static final class Builder {
+        private final List<String> endpoints = new ArrayList<>();
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration requestTimeout = Duration.ofSeconds(10);
+
+        private Builder() {
+        }
+
+        /**
+         * The etcd members' client URLs, e.g. {@code http://10.0.0.1:2379}; each argument may be a comma separated
+         * list, as in {@code ETCD_ENDPOINTS}. Replaces earlier endpoints.
+         *
+         * @throws IllegalArgumentException when empty or when one is not a valid http(s) URL with a port
+         */
+        public Builder endpoints(String... endpoints) {
+            Objects.requireNonNull(endpoints, "endpoints");
+            return endpoints(List.of(endpoints));
+        }
+
+        /** Like {@link #endpoints(String...)}. */
+        public Builder endpoints(List<String> endpoints) {
+            Objects.requireNonNull(endpoints, "endpoints");
+            dev.etcdlock.internal.transport.Endpoint.parseAll(endpoints); // fail here, naming the bad one
+            this.endpoints.clear();
+            this.endpoints.addAll(endpoints);
+            return this;
+        }
+
+        /**
+         * How long {@link #build()} waits for the first member to answer (default 5 s).
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive(timeout, "connectTimeout");
+            return this;
+        }
+
+        /**
+         * Deadline of each call to etcd, retries of reads included (default 10 s). Lock waits have their own
+         * timeouts; this bounds the single round trips inside them.
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = positive(timeout, "requestTimeout");
+            return this;
+        }
+
+        /**
+         * Connects and checks that a member answers.
+         *
+         * @throws IllegalArgumentException when no endpoints were set or a host is unknown
+         * @throws EtcdUnavailableException when no member answers within the connect timeout
+         */
+        public EtcdLockClient build() {
+            if (endpoints.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "no etcd endpoints given: call endpoints(\"http://127.0.0.1:2379\") before build()");
+            }
+            Engine engine = Engine.connect(Engine.Settings.of(endpoints)
+                    .withConnectTimeout(connectTimeout)
+                    .withRequestTimeout(requestTimeout));
+            return new EtcdLockClient(engine, List.copyOf(endpoints));
+        }
+
+        private static Duration positive(Duration d, String name) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, was " + d);
+            }
+            return d;
+        }
+    }
+}

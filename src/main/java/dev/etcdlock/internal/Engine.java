@@ -1,0 +1,150 @@
+package dev.etcdlock.internal;
+
+import dev.etcdlock.internal.kv.Kv;
+import dev.etcdlock.internal.lease.LeaseManager;
+import dev.etcdlock.internal.proto.StatusResponse;
+import dev.etcdlock.internal.transport.Endpoint;
+import dev.etcdlock.internal.transport.Transport;
+import dev.etcdlock.internal.watch.WatchMultiplexer;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What one client owns: the engine thread, the channel, and the KV, lease and watch engines on top of it. The
+ * recipes use these; nothing here is public API.
+ *
+ * <p>Threads: one engine thread per client, plus gRPC's Netty event loops, which are shared by every client in the
+ * JVM.
+ */
+public final class Engine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Engine.class.getName());
+    private static final AtomicInteger CLIENTS = new AtomicInteger();
+
+    private final ScheduledThreadPoolExecutor executor;
+    private final Transport transport;
+    private final Kv kv;
+    private final LeaseManager leases;
+    private final WatchMultiplexer watches;
+    private final StatusResponse connectedStatus;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Thread engineThread;
+
+    private Engine(Settings settings) {
+        List<Endpoint> endpoints = Endpoint.parseAll(settings.endpoints());
+        int number = CLIENTS.incrementAndGet();
+        executor = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread t = new Thread(runnable, "etcd-lock-" + number);
+            t.setDaemon(true);
+            engineThread = t;
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        try {
+            transport = new Transport(endpoints, executor, settings.requestTimeout());
+            connectedStatus = transport.connect(settings.connectTimeout());
+        } catch (RuntimeException e) {
+            executor.shutdownNow();
+            throw e;
+        }
+        kv = new Kv(transport);
+        leases = new LeaseManager(transport, Ticker.system());
+        watches = new WatchMultiplexer(transport, settings.watchLinger());
+    }
+
+    /**
+     * Opens the channel and checks that a member answers within the connect timeout.
+     *
+     * @throws IllegalArgumentException for malformed endpoints or unknown hosts
+     * @throws dev.etcdlock.EtcdUnavailableException when no member answers in time
+     */
+    public static Engine connect(Settings settings) {
+        return new Engine(settings);
+    }
+
+    public record Settings(List<String> endpoints, Duration connectTimeout, Duration requestTimeout,
+            Duration watchLinger) {
+
+        public static Settings of(List<String> endpoints) {
+            return new Settings(endpoints, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(2));
+        }
+
+        public Settings withConnectTimeout(Duration timeout) {
+            return new Settings(endpoints, timeout, requestTimeout, watchLinger);
+        }
+
+        public Settings withRequestTimeout(Duration timeout) {
+            return new Settings(endpoints, connectTimeout, timeout, watchLinger);
+        }
+
+        public Settings withWatchLinger(Duration linger) {
+            return new Settings(endpoints, connectTimeout, requestTimeout, linger);
+        }
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public Kv kv() {
+        return kv;
+    }
+
+    public LeaseManager leases() {
+        return leases;
+    }
+
+    public WatchMultiplexer watches() {
+        return watches;
+    }
+
+    /** The Status answer of the member that first answered at connect time (version, leader, cluster id). */
+    public StatusResponse connectedStatus() {
+        return connectedStatus;
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * Revokes the leases this client granted (so its locks are released at once rather than after their TTL), ends
+     * all watches and streams, and stops the engine thread. Idempotent; bounded by about the request timeout.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        boolean onEngine = Thread.currentThread() == engineThread;
+        try {
+            var revoked = leases.close(Duration.ofSeconds(2));
+            watches.close();
+            if (!onEngine) {
+                revoked.get(3, TimeUnit.SECONDS);
+            }
+        } catch (TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing: lease revocation did not finish in time");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "closing: " + e);
+        } finally {
+            transport.close();
+            executor.shutdown();
+            if (!onEngine) {
+                try {
+                    transport.awaitTermination(Duration.ofSeconds(2));
+                    executor.awaitTermination(2, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+}

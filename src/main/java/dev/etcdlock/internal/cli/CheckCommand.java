@@ -1,0 +1,106 @@
+package dev.etcdlock.internal.cli;
+
+import com.google.protobuf.ByteString;
+import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.local.LocalEtcdCluster;
+import dev.etcdlock.internal.proto.ClusterGrpc;
+import dev.etcdlock.internal.proto.Event;
+import dev.etcdlock.internal.proto.Member;
+import dev.etcdlock.internal.proto.MemberListRequest;
+import dev.etcdlock.internal.proto.PutRequest;
+import dev.etcdlock.internal.proto.StatusResponse;
+import dev.etcdlock.internal.watch.WatchListener;
+import dev.etcdlock.internal.watch.WatchSpec;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checks, against a real etcd, the pieces every lock stands on, and prints a timeline: connect, grant a lease, keep
+ * it alive past twice its TTL, watch its key, revoke it and see the key deleted.
+ */
+final class CheckCommand {
+    private static final Duration TTL = Duration.ofSeconds(2);
+
+    private CheckCommand() {
+    }
+
+    static int run(Options options, PrintStream out) {
+        long t0 = System.nanoTime();
+        LocalEtcdCluster local = null;
+        List<String> endpoints = options.endpoints();
+        if (endpoints.isEmpty()) {
+            out.println("no --endpoints and no $ETCD_ENDPOINTS: starting a throwaway local etcd");
+            local = LocalEtcdCluster.start(1);
+            endpoints = local.clientEndpoints();
+        }
+        try (Engine engine = Engine.connect(Engine.Settings.of(endpoints))) {
+            StatusResponse status = engine.connectedStatus();
+            line(out, t0, "connected to " + endpoints + ": etcd " + status.getVersion() + ", leader "
+                    + Long.toHexString(status.getLeader()));
+            for (Member m : engine.transport().call(ClusterGrpc.getMemberListMethod(),
+                    MemberListRequest.getDefaultInstance(), true).join().getMembersList()) {
+                line(out, t0, "  member " + m.getName() + " " + Long.toHexString(m.getID()) + " "
+                        + m.getClientURLsList());
+            }
+
+            Lease lease = engine.leases().grant(TTL).join();
+            ByteString key = ByteString.copyFromUtf8("/etcd-lock/check/" + Long.toHexString(lease.id()));
+            long revision = engine.kv().put(PutRequest.newBuilder().setKey(key).setLease(lease.id()).build()).join()
+                    .getHeader().getRevision();
+            line(out, t0, "granted lease " + Long.toHexString(lease.id()) + " (TTL " + lease.ttlSeconds()
+                    + " s) and put " + key.toStringUtf8() + " at revision " + revision);
+
+            CompletableFuture<Event> deleted = new CompletableFuture<>();
+            engine.watches().subscribe(WatchSpec.key(key), revision, new WatchListener() {
+                @Override
+                public void onEvents(List<Event> events) {
+                    for (Event e : events) {
+                        if (e.getType() == Event.EventType.DELETE) {
+                            deleted.complete(e);
+                        }
+                    }
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    deleted.completeExceptionally(error);
+                }
+            }).ready().get(10, TimeUnit.SECONDS);
+            line(out, t0, "watching " + key.toStringUtf8() + " from revision " + (revision + 1));
+
+            Thread.sleep(TTL.multipliedBy(2).plusMillis(500).toMillis());
+            if (!lease.isValid()) {
+                throw new IllegalStateException("lease " + Long.toHexString(lease.id()) + " was lost: "
+                        + lease.done().handle((v, t) -> String.valueOf(t)).join());
+            }
+            line(out, t0, "lease still valid after " + TTL.multipliedBy(2).plusMillis(500).toMillis()
+                    + " ms (> 2 x TTL): kept alive, " + engine.leases().streamsOpened() + " keep-alive stream");
+
+            engine.leases().revoke(lease).join();
+            Event event = deleted.get(10, TimeUnit.SECONDS);
+            line(out, t0, "revoked the lease; the watch saw " + event.getKv().getKey().toStringUtf8()
+                    + " deleted at revision " + event.getKv().getModRevision() + " (" + engine.watches().streamsOpened()
+                    + " watch stream)");
+            line(out, t0, "OK");
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            out.println("interrupted");
+            return 130;
+        } catch (Exception e) {
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e.toString(), e);
+        } finally {
+            if (local != null) {
+                local.close();
+            }
+        }
+    }
+
+    private static void line(PrintStream out, long t0, String text) {
+        out.printf("%7.1f ms  %s%n", (System.nanoTime() - t0) / 1e6, text);
+    }
+}

@@ -1,0 +1,361 @@
+package dev.etcdlock.internal.lease;
+
+import dev.etcdlock.ClientClosedException;
+import dev.etcdlock.EtcdRequestException;
+import dev.etcdlock.LeaseLostException;
+import dev.etcdlock.internal.Ticker;
+import dev.etcdlock.internal.proto.LeaseGrantRequest;
+import dev.etcdlock.internal.proto.LeaseGrpc;
+import dev.etcdlock.internal.proto.LeaseKeepAliveRequest;
+import dev.etcdlock.internal.proto.LeaseKeepAliveResponse;
+import dev.etcdlock.internal.proto.LeaseRevokeRequest;
+import dev.etcdlock.internal.proto.LeaseTimeToLiveRequest;
+import dev.etcdlock.internal.transport.Backoff;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import dev.etcdlock.internal.transport.Transport;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keeps all of a client's leases alive over one LeaseKeepAlive stream, each refreshed every TTL/3, and tells a
+ * lease's owner at once when it is lost.
+ *
+ * <p>All state lives on the client's engine thread (the gRPC callbacks and the timers run there); public methods
+ * hop onto it. A lease is lost when etcd answers a keep-alive with TTL &le; 0 (expired or revoked by someone else),
+ * or when its validity, counted from the send time of the last answered keep-alive, runs out while etcd does not
+ * answer. Loss completes {@link Lease#done()} exceptionally, never normally.
+ */
+public final class LeaseManager {
+    private static final System.Logger LOG = System.getLogger(LeaseManager.class.getName());
+    /** etcd's upper bound (lease.MaxLeaseTTL). */
+    public static final long MAX_TTL_SECONDS = 9_000_000_000L;
+
+    private final Transport transport;
+    private final ScheduledExecutorService engine;
+    private final Ticker ticker;
+    private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(1));
+    private final AtomicInteger streamsOpened = new AtomicInteger();
+
+    // engine thread only
+    private final Map<Long, Lease> leases = new HashMap<>();
+    private ClientCallStreamObserver<LeaseKeepAliveRequest> stream;
+    private boolean reopenScheduled;
+    private volatile boolean closed;
+
+    public LeaseManager(Transport transport, Ticker ticker) {
+        this.transport = transport;
+        this.engine = transport.executor();
+        this.ticker = ticker;
+    }
+
+    /**
+     * Grants a lease of {@code ttl} (whole seconds, rounded up) and keeps it alive until revoked or lost.
+     *
+     * @throws IllegalArgumentException when the TTL is not positive or beyond etcd's maximum
+     */
+    public CompletableFuture<Lease> grant(Duration ttl) {
+        long seconds = ttlSeconds(ttl);
+        if (closed) {
+            return CompletableFuture.failedFuture(closedException());
+        }
+        long sentAt = ticker.nanoTime();
+        return transport.call(LeaseGrpc.getLeaseGrantMethod(), LeaseGrantRequest.newBuilder().setTTL(seconds).build(),
+                        false)
+                .thenApplyAsync(response -> {
+                    if (!response.getError().isEmpty()) {
+                        throw new EtcdRequestException("etcd refused to grant a lease: " + response.getError(), null);
+                    }
+                    Lease lease = new Lease(response.getID(), response.getTTL(),
+                            sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
+                    track(lease);
+                    return lease;
+                }, engine);
+    }
+
+    /**
+     * Takes over keeping an existing lease alive (granted elsewhere, e.g. by another process).
+     *
+     * @throws LeaseLostException (in the future) when etcd does not know the lease
+     */
+    public CompletableFuture<Lease> adopt(long leaseId) {
+        if (closed) {
+            return CompletableFuture.failedFuture(closedException());
+        }
+        long sentAt = ticker.nanoTime();
+        return transport.call(LeaseGrpc.getLeaseTimeToLiveMethod(),
+                        LeaseTimeToLiveRequest.newBuilder().setID(leaseId).build(), true)
+                .thenApplyAsync(response -> {
+                    if (response.getTTL() <= 0) {
+                        throw new LeaseLostException(leaseId, "lease " + Long.toHexString(leaseId)
+                                + " does not exist in etcd (expired or revoked); grant a new one");
+                    }
+                    Lease lease = new Lease(leaseId, response.getGrantedTTL(),
+                            sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
+                    track(lease);
+                    sendKeepAlive(lease);
+                    return lease;
+                }, engine);
+    }
+
+    /**
+     * Stops keeping the lease alive and revokes it in etcd, which deletes every key attached to it. Completes
+     * {@link Lease#done()} normally. Revoking a lease that is already gone succeeds. When etcd cannot be reached, the
+     * returned future fails and the lease ends by itself when its TTL runs out.
+     */
+    public CompletableFuture<Void> revoke(Lease lease) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        if (engine.isShutdown()) {
+            // the client closed, which revoked every lease it kept
+            return CompletableFuture.completedFuture(null);
+        }
+        engine.execute(() -> {
+            boolean wasActive = lease.state() == Lease.State.ACTIVE;
+            end(lease, Lease.State.REVOKED, null);
+            if (!wasActive && lease.state() == Lease.State.LOST) {
+                result.complete(null);
+                return;
+            }
+            transport.call(LeaseGrpc.getLeaseRevokeMethod(), LeaseRevokeRequest.newBuilder().setID(lease.id()).build(),
+                    true).whenComplete((r, t) -> {
+                        if (t == null || EtcdErrors.kind(t) == EtcdErrors.Kind.LEASE_NOT_FOUND) {
+                            result.complete(null);
+                        } else {
+                            result.completeExceptionally(EtcdErrors.unwrap(t));
+                        }
+                    });
+        });
+        return result;
+    }
+
+    /** Number of LeaseKeepAlive streams this manager has opened, for tests and diagnostics. */
+    public int streamsOpened() {
+        return streamsOpened.get();
+    }
+
+    /** Revokes every lease (bounded by {@code timeout}) and stops the stream. Idempotent. */
+    public CompletableFuture<Void> close(Duration timeout) {
+        if (closed) {
+            return CompletableFuture.completedFuture(null);
+        }
+        closed = true;
+        CompletableFuture<Void> all = new CompletableFuture<>();
+        engine.execute(() -> {
+            List<CompletableFuture<Void>> revokes = new ArrayList<>();
+            for (Lease lease : new ArrayList<>(leases.values())) {
+                revokes.add(revoke(lease).exceptionally(t -> {
+                    LOG.log(System.Logger.Level.WARNING, "could not revoke " + lease + " on close (" + t
+                            + "); etcd will expire it after its TTL");
+                    return null;
+                }));
+            }
+            CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
+                    .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
+                    .whenCompleteAsync((v, t) -> {
+                        if (stream != null) {
+                            stream.cancel("etcd-lock client closed", null);
+                            stream = null;
+                        }
+                        all.complete(null);
+                    }, engine);
+        });
+        return all;
+    }
+
+    static long ttlSeconds(Duration ttl) {
+        if (ttl == null || ttl.isNegative() || ttl.isZero()) {
+            throw new IllegalArgumentException("lease TTL must be positive, was " + ttl);
+        }
+        long seconds = ttl.getSeconds() + (ttl.getNano() > 0 ? 1 : 0);
+        if (seconds > MAX_TTL_SECONDS) {
+            throw new IllegalArgumentException("lease TTL " + ttl + " is larger than etcd's maximum of "
+                    + MAX_TTL_SECONDS + " seconds");
+        }
+        return seconds;
+    }
+
+    // ---- engine thread from here on ----
+
+    private void track(Lease lease) {
+        if (closed) {
+            // granted while closing: give it back rather than leave it to expire
+            revoke(lease);
+            throw closedException();
+        }
+        leases.put(lease.id(), lease);
+        if (stream == null) {
+            openStream(); // ready before the first keep-alive is due, and a broken one is noticed early
+        }
+        armExpiry(lease);
+        scheduleKeepAlive(lease, lease.keepAliveIntervalNanos());
+    }
+
+    private void scheduleKeepAlive(Lease lease, long delayNanos) {
+        if (lease.keepAliveTimer != null) {
+            lease.keepAliveTimer.cancel(false);
+        }
+        lease.keepAliveTimer = engine.schedule(() -> {
+            if (lease.state() == Lease.State.ACTIVE) {
+                sendKeepAlive(lease);
+                scheduleKeepAlive(lease, lease.keepAliveIntervalNanos());
+            }
+        }, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void sendKeepAlive(Lease lease) {
+        if (stream == null) {
+            openStream(); // sends a keep-alive for every lease, this one included
+            return;
+        }
+        long now = ticker.nanoTime();
+        Long oldest = lease.unansweredSendTimes.peekFirst();
+        if (oldest != null && now - oldest > lease.keepAliveIntervalNanos()) {
+            // a whole interval without an answer: the member may be paused or cut off; move to another one
+            LOG.log(System.Logger.Level.WARNING, "no keep-alive answer for " + lease + " in "
+                    + TimeUnit.NANOSECONDS.toMillis(now - oldest) + " ms; reopening the keep-alive stream");
+            restartStream();
+            return;
+        }
+        lease.unansweredSendTimes.addLast(now);
+        stream.onNext(LeaseKeepAliveRequest.newBuilder().setID(lease.id()).build());
+    }
+
+    private void openStream() {
+        if (closed || reopenScheduled) {
+            return;
+        }
+        StreamHandler handler = new StreamHandler();
+        stream = transport.openStream(LeaseGrpc.getLeaseKeepAliveMethod(), handler);
+        handler.requests = stream;
+        streamsOpened.incrementAndGet();
+        for (Lease lease : leases.values()) {
+            lease.unansweredSendTimes.clear();
+            sendKeepAlive(lease);
+        }
+    }
+
+    private void restartStream() {
+        ClientCallStreamObserver<LeaseKeepAliveRequest> old = stream;
+        stream = null;
+        if (old != null) {
+            old.cancel("keep-alive stream stalled", null);
+        }
+        scheduleReopen();
+    }
+
+    private void onStreamBroken(Throwable t) {
+        stream = null;
+        if (closed) {
+            return;
+        }
+        LOG.log(System.Logger.Level.INFO, "keep-alive stream broke (" + t + "); reopening for " + leases.size()
+                + " lease(s)");
+        scheduleReopen();
+    }
+
+    private void scheduleReopen() {
+        for (Lease lease : leases.values()) {
+            lease.unansweredSendTimes.clear();
+        }
+        if (reopenScheduled || closed || leases.isEmpty()) {
+            return;
+        }
+        reopenScheduled = true;
+        engine.schedule(() -> {
+            reopenScheduled = false;
+            if (stream == null && !leases.isEmpty()) {
+                openStream();
+            }
+        }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void onKeepAliveResponse(LeaseKeepAliveResponse response) {
+        backoff.reset();
+        Lease lease = leases.get(response.getID());
+        if (lease == null) {
+            return;
+        }
+        Long sentAt = lease.unansweredSendTimes.pollFirst();
+        if (response.getTTL() <= 0) {
+            end(lease, Lease.State.LOST, "etcd reports lease " + Long.toHexString(lease.id())
+                    + " expired or revoked");
+            return;
+        }
+        if (sentAt != null) {
+            lease.renewed(response.getTTL(), sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()));
+            armExpiry(lease);
+        }
+    }
+
+    private void armExpiry(Lease lease) {
+        if (lease.expiryTimer != null) {
+            lease.expiryTimer.cancel(false);
+        }
+        long delay = lease.validUntilNanos() - ticker.nanoTime();
+        lease.expiryTimer = engine.schedule(() -> {
+            if (lease.state() == Lease.State.ACTIVE && ticker.nanoTime() - lease.validUntilNanos() >= 0) {
+                end(lease, Lease.State.LOST, "no keep-alive answer from etcd before lease "
+                        + Long.toHexString(lease.id()) + " (TTL " + lease.ttlSeconds()
+                        + " s) could expire; etcd may already have released it");
+            }
+        }, Math.max(0, delay), TimeUnit.NANOSECONDS);
+    }
+
+    private void end(Lease lease, Lease.State state, String lossReason) {
+        if (lease.state() != Lease.State.ACTIVE) {
+            return;
+        }
+        lease.setState(state);
+        leases.remove(lease.id());
+        if (lease.keepAliveTimer != null) {
+            lease.keepAliveTimer.cancel(false);
+        }
+        if (lease.expiryTimer != null) {
+            lease.expiryTimer.cancel(false);
+        }
+        if (state == Lease.State.LOST) {
+            LOG.log(System.Logger.Level.WARNING, lossReason);
+            lease.done().completeExceptionally(new LeaseLostException(lease.id(), lossReason
+                    + "; locks held with it may now belong to someone else: stop the protected work and "
+                    + "acquire again with a new session"));
+        } else {
+            lease.done().complete(null);
+        }
+    }
+
+    /** Callbacks of one stream; those of a replaced stream are ignored. */
+    private final class StreamHandler implements StreamObserver<LeaseKeepAliveResponse> {
+        ClientCallStreamObserver<LeaseKeepAliveRequest> requests;
+
+        @Override
+        public void onNext(LeaseKeepAliveResponse response) {
+            if (stream == requests) {
+                onKeepAliveResponse(response);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (stream == requests) {
+                onStreamBroken(t);
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            onError(new IllegalStateException("etcd closed the keep-alive stream"));
+        }
+    }
+
+    private static ClientClosedException closedException() {
+        return new ClientClosedException("the etcd-lock client is closed; create a new one");
+    }
+}

@@ -1,0 +1,236 @@
+package dev.etcdlock.internal.transport;
+
+import dev.etcdlock.EtcdUnavailableException;
+import dev.etcdlock.internal.proto.MaintenanceGrpc;
+import dev.etcdlock.internal.proto.StatusRequest;
+import dev.etcdlock.internal.proto.StatusResponse;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.Deadline;
+import io.grpc.ForwardingClientCall;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The client's one gRPC channel to the etcd members, and the only class that makes calls on it.
+ *
+ * <p>Every callback of every call runs on the client's single engine thread ({@code executor}): that is what lets
+ * the lease manager and the watch multiplexer keep their state without locks. Unary calls come back as
+ * {@link CompletableFuture}s; reads are retried on other members until their deadline, a write only when etcd
+ * certainly did not execute it (see {@link EtcdErrors}).
+ */
+public final class Transport {
+    private static final System.Logger LOG = System.getLogger(Transport.class.getName());
+
+    /**
+     * Asks each member to refuse a call while it has no leader, instead of holding it until "request timed out".
+     * A refused write was not executed and may be retried elsewhere; a timed-out one has an unknown outcome.
+     */
+    private static final Metadata.Key<String> HAS_LEADER =
+            Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final List<Endpoint> endpoints;
+    private final ManagedChannel managedChannel;
+    private final Channel channel;
+    private final ScheduledExecutorService executor;
+    private final Duration requestTimeout;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    public Transport(List<Endpoint> endpoints, ScheduledExecutorService executor, Duration requestTimeout) {
+        this.endpoints = List.copyOf(endpoints);
+        this.executor = executor;
+        this.requestTimeout = requestTimeout;
+        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd",
+                        InsecureChannelCredentials.create())
+                .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
+                .defaultLoadBalancingPolicy("round_robin")
+                .executor(executor)
+                .proxyDetector(address -> null)
+                .keepAliveTime(10, TimeUnit.SECONDS)
+                .keepAliveTimeout(5, TimeUnit.SECONDS)
+                .maxInboundMessageSize(64 << 20)
+                .disableRetry() // retries are decided here, by what etcd's answer means
+                .build();
+        this.channel = ClientInterceptors.intercept(managedChannel, new RequireLeader());
+    }
+
+    public List<Endpoint> endpoints() {
+        return endpoints;
+    }
+
+    public ScheduledExecutorService executor() {
+        return executor;
+    }
+
+    public Duration requestTimeout() {
+        return requestTimeout;
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * Waits until some member answers a Status call, so that wrong or unreachable endpoints fail when the client is
+     * built rather than at the first lock.
+     */
+    public StatusResponse connect(Duration timeout) {
+        try {
+            return call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), true, timeout).join();
+        } catch (RuntimeException e) {
+            Throwable cause = EtcdErrors.unwrap(e);
+            Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
+            String reason = s == null ? String.valueOf(cause)
+                    : s.getCause() != null ? s.getCause().getMessage()
+                    : s.getCode() + (s.getDescription() == null ? "" : " (" + firstLine(s.getDescription()) + ")");
+            throw new EtcdUnavailableException("could not reach any etcd endpoint of " + endpoints + " within "
+                    + timeout.toMillis() + " ms (last error: " + reason + "); check that etcd runs there and the "
+                    + "endpoints are right", false, cause);
+        }
+    }
+
+    private static String firstLine(String text) {
+        int newline = text.indexOf('\n');
+        String line = newline < 0 ? text : text.substring(0, newline);
+        return line.length() > 200 ? line.substring(0, 200) + "..." : line;
+    }
+
+    /**
+     * One unary call with the client's request timeout. {@code idempotent} calls (reads, keep-alives, revokes) are
+     * retried after transport failures until the deadline; others only when etcd did not execute them.
+     */
+    public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, boolean idempotent) {
+        return call(method, request, idempotent, requestTimeout);
+    }
+
+    public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, boolean idempotent,
+            Duration timeout) {
+        UnaryCall<Q, R> call = new UnaryCall<>(method, request, idempotent,
+                Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        if (closed.get()) {
+            call.result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
+        } else {
+            call.attempt();
+        }
+        return call.result;
+    }
+
+    /** Opens a bidirectional stream; its callbacks run on the engine thread. Returns the request side. */
+    public <Q, R> io.grpc.stub.ClientCallStreamObserver<Q> openStream(MethodDescriptor<Q, R> method,
+            StreamObserver<R> responses) {
+        ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT);
+        return (io.grpc.stub.ClientCallStreamObserver<Q>) ClientCalls.asyncBidiStreamingCall(call, responses);
+    }
+
+    /** Stops the channel. Streams end with a CANCELLED error on the engine thread. Idempotent. */
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            managedChannel.shutdownNow();
+        }
+    }
+
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        return managedChannel.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** A unary call and its retries; lives on the engine thread after the first attempt. */
+    private final class UnaryCall<Q, R> implements StreamObserver<R> {
+        final CompletableFuture<R> result = new CompletableFuture<>();
+        private final MethodDescriptor<Q, R> method;
+        private final Q request;
+        private final boolean idempotent;
+        private final Deadline deadline;
+        private Backoff backoff;
+        private R value;
+        private volatile ClientCall<Q, R> current;
+
+        UnaryCall(MethodDescriptor<Q, R> method, Q request, boolean idempotent, Deadline deadline) {
+            this.method = method;
+            this.request = request;
+            this.idempotent = idempotent;
+            this.deadline = deadline;
+            result.whenComplete((r, t) -> {
+                ClientCall<Q, R> c = current;
+                if (result.isCancelled() && c != null) {
+                    c.cancel("cancelled by etcd-lock", null);
+                }
+            });
+        }
+
+        void attempt() {
+            if (closed.get()) {
+                result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
+                return;
+            }
+            value = null;
+            ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT.withDeadline(deadline));
+            current = call;
+            ClientCalls.asyncUnaryCall(call, request, this);
+        }
+
+        @Override
+        public void onNext(R v) {
+            value = v;
+        }
+
+        @Override
+        public void onCompleted() {
+            result.complete(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (result.isDone()) {
+                return;
+            }
+            if (!closed.get() && EtcdErrors.retryable(t, idempotent)) {
+                if (backoff == null) {
+                    backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(500));
+                }
+                long delay = backoff.nextDelayNanos();
+                if (deadline.timeRemaining(TimeUnit.NANOSECONDS) > delay) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> method.getBareMethodName() + " failed (" + t
+                            + "), retrying");
+                    try {
+                        executor.schedule(this::attempt, delay, TimeUnit.NANOSECONDS);
+                        return;
+                    } catch (java.util.concurrent.RejectedExecutionException closing) {
+                        // fall through: the client is closing
+                    }
+                }
+            }
+            boolean write = !idempotent;
+            result.completeExceptionally(EtcdErrors.toException(t, "etcd " + method.getBareMethodName(), write));
+        }
+    }
+
+    /** Adds {@code hasleader: true} to every call. */
+    private static final class RequireLeader implements ClientInterceptor {
+        @Override
+        public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options,
+                Channel next) {
+            return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+                @Override
+                public void start(Listener<R> listener, Metadata headers) {
+                    headers.put(HAS_LEADER, "true");
+                    super.start(listener, headers);
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,469 @@
+package dev.etcdlock.internal.watch;
+
+import dev.etcdlock.ClientClosedException;
+import dev.etcdlock.internal.proto.Event;
+import dev.etcdlock.internal.proto.WatchCancelRequest;
+import dev.etcdlock.internal.proto.WatchCreateRequest;
+import dev.etcdlock.internal.proto.WatchGrpc;
+import dev.etcdlock.internal.proto.WatchRequest;
+import dev.etcdlock.internal.proto.WatchResponse;
+import dev.etcdlock.internal.transport.Backoff;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import dev.etcdlock.internal.transport.Transport;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * All of a client's watches over one Watch stream.
+ *
+ * <p>Subscriptions to the same {@link WatchSpec} share one etcd watch, and a watch stays open for a while after its
+ * last subscriber leaves. That keeps watch creation off the hot path: etcd serves a watch created at a past
+ * revision from a catch-up loop that runs every 100 ms, so a lock that created a watch per wait would hand over at
+ * most ten times a second. Each watch keeps a short history of its recent events, so a subscriber that asks for
+ * events after a revision the watch has already passed is served from it instead of by a new watch.
+ *
+ * <p>When the stream breaks (member down, leader lost, network), it is reopened with backoff and every watch
+ * resumes from the revision after the last one it delivered, so no event is lost or repeated. When that revision
+ * was compacted, the subscribers get a {@link WatchCompactedException}.
+ *
+ * <p>State lives on the client's engine thread, where gRPC delivers the stream's callbacks; public methods hop there.
+ */
+public final class WatchMultiplexer {
+    private static final System.Logger LOG = System.getLogger(WatchMultiplexer.class.getName());
+    static final int HISTORY_LIMIT = 256;
+
+    private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
+
+    private final Transport transport;
+    private final ScheduledExecutorService engine;
+    private final long lingerNanos;
+    private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
+    private final AtomicInteger streamsOpened = new AtomicInteger();
+
+    // engine thread only
+    private final Map<WatchSpec, List<Watch>> bySpec = new HashMap<>();
+    private final Map<Long, Watch> byId = new HashMap<>();
+    private final ArrayDeque<Watch> awaitingCreated = new ArrayDeque<>();
+    private ClientCallStreamObserver<WatchRequest> stream;
+    private long lastWatchId;
+    private boolean reopenScheduled;
+    private boolean closed;
+
+    public WatchMultiplexer(Transport transport, Duration linger) {
+        this.transport = transport;
+        this.engine = transport.executor();
+        this.lingerNanos = linger.toNanos();
+    }
+
+    /**
+     * Subscribes to every event of {@code spec} with a revision greater than {@code afterRevision}. Joins an open
+     * watch on the same spec when it can serve that revision, otherwise opens one.
+     */
+    public Subscription subscribe(WatchSpec spec, long afterRevision, WatchListener listener) {
+        if (afterRevision < 0) {
+            throw new IllegalArgumentException("afterRevision must be >= 0, was " + afterRevision);
+        }
+        Subscription subscription = new Subscription(spec, afterRevision, listener);
+        try {
+            engine.execute(() -> attach(subscription));
+        } catch (RejectedExecutionException closing) {
+            subscription.fail(new ClientClosedException("the etcd-lock client is closed"));
+        }
+        return subscription;
+    }
+
+    /** Number of Watch streams this multiplexer has opened, for tests and diagnostics. */
+    public int streamsOpened() {
+        return streamsOpened.get();
+    }
+
+    /** Ends every subscription with {@link ClientClosedException} and closes the stream. */
+    public void close() {
+        engine.execute(() -> {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            ClientClosedException error = new ClientClosedException("the etcd-lock client is closed");
+            for (List<Watch> watches : bySpec.values()) {
+                for (Watch watch : watches) {
+                    watch.fail(error);
+                }
+            }
+            bySpec.clear();
+            byId.clear();
+            awaitingCreated.clear();
+            if (stream != null) {
+                stream.cancel("etcd-lock client closed", null);
+                stream = null;
+            }
+        });
+    }
+
+    /** A subscriber's place on a shared watch. */
+    public final class Subscription {
+        private final WatchSpec spec;
+        private final long afterRevision;
+        private final WatchListener listener;
+        private final CompletableFuture<Void> ready = new CompletableFuture<>();
+        private Watch watch; // engine thread
+        private volatile boolean ended;
+
+        Subscription(WatchSpec spec, long afterRevision, WatchListener listener) {
+            this.spec = spec;
+            this.afterRevision = afterRevision;
+            this.listener = listener;
+        }
+
+        /** Completes once etcd has confirmed a watch that delivers this subscription's events. */
+        public CompletableFuture<Void> ready() {
+            return ready;
+        }
+
+        /** Stops delivery; no callback runs after this returns on the engine thread. Idempotent. */
+        public void cancel() {
+            ended = true;
+            try {
+                engine.execute(() -> {
+                    if (watch != null) {
+                        watch.remove(this);
+                        watch = null;
+                    }
+                });
+            } catch (RejectedExecutionException closed) {
+                // the client closed: its watches are gone anyway
+            }
+        }
+
+        void deliver(List<Event> events) {
+            if (ended) {
+                return;
+            }
+            List<Event> wanted = events;
+            if (events.get(0).getKv().getModRevision() <= afterRevision) {
+                wanted = new ArrayList<>(events.size());
+                for (Event e : events) {
+                    if (e.getKv().getModRevision() > afterRevision) {
+                        wanted.add(e);
+                    }
+                }
+                if (wanted.isEmpty()) {
+                    return;
+                }
+            }
+            try {
+                listener.onEvents(wanted);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "watch listener failed", e);
+            }
+        }
+
+        void fail(Throwable error) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            ready.completeExceptionally(error);
+            try {
+                listener.onError(error);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "watch listener failed", e);
+            }
+        }
+    }
+
+    /** One etcd watch and the subscriptions it serves. */
+    private final class Watch {
+        final WatchSpec spec;
+        final List<Subscription> subscribers = new ArrayList<>(2);
+        /** Recent events, every one with a revision in [historyFrom, nextRevision). */
+        final ArrayDeque<Event> history = new ArrayDeque<>();
+        long historyFrom;
+        /** The first revision not delivered yet: where the watch resumes after a stream break. */
+        long nextRevision;
+        long id;
+        State state = State.CREATING;
+        boolean confirmed;
+        ScheduledFuture<?> linger;
+
+        Watch(WatchSpec spec, long startRevision) {
+            this.spec = spec;
+            this.nextRevision = startRevision;
+            this.historyFrom = startRevision;
+        }
+
+        boolean serves(long afterRevision) {
+            return (state == State.CREATING || state == State.ACTIVE || state == State.RESUMING)
+                    && historyFrom <= afterRevision + 1;
+        }
+
+        void add(Subscription s) {
+            if (linger != null) {
+                linger.cancel(false);
+                linger = null;
+            }
+            subscribers.add(s);
+            s.watch = this;
+            if (nextRevision > s.afterRevision + 1 && !history.isEmpty()) {
+                s.deliver(List.copyOf(history));
+            }
+            if (confirmed) {
+                s.ready.complete(null);
+            }
+        }
+
+        void remove(Subscription s) {
+            subscribers.remove(s);
+            if (subscribers.isEmpty() && state != State.DEAD && state != State.CANCELLING) {
+                linger = engine.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        void lingerExpired() {
+            linger = null;
+            if (!subscribers.isEmpty()) {
+                return;
+            }
+            if (state == State.ACTIVE && stream != null) {
+                state = State.CANCELLING;
+                detach();
+                stream.onNext(WatchRequest.newBuilder()
+                        .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(id)).build());
+            } else if (state == State.RESUMING) {
+                state = State.DEAD;
+                detach();
+            } else if (state == State.CREATING) {
+                linger = engine.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        /** No new subscriber can join; the id stays routed until etcd confirms the cancel. */
+        void detach() {
+            List<Watch> same = bySpec.get(spec);
+            if (same != null) {
+                same.remove(this);
+                if (same.isEmpty()) {
+                    bySpec.remove(spec);
+                }
+            }
+        }
+
+        void onEvents(List<Event> events) {
+            for (Event e : events) {
+                history.addLast(e);
+            }
+            while (history.size() > HISTORY_LIMIT) {
+                historyFrom = history.removeFirst().getKv().getModRevision() + 1;
+            }
+            nextRevision = events.get(events.size() - 1).getKv().getModRevision() + 1;
+            for (Subscription s : List.copyOf(subscribers)) {
+                s.deliver(events);
+            }
+        }
+
+        void onProgress(long revision) {
+            if (revision + 1 > nextRevision) {
+                if (history.isEmpty()) {
+                    historyFrom = revision + 1;
+                }
+                nextRevision = revision + 1;
+            }
+        }
+
+        void confirmed() {
+            state = State.ACTIVE;
+            if (!confirmed) {
+                confirmed = true;
+                for (Subscription s : subscribers) {
+                    s.ready.complete(null);
+                }
+            }
+        }
+
+        void fail(Throwable error) {
+            state = State.DEAD;
+            if (linger != null) {
+                linger.cancel(false);
+            }
+            for (Subscription s : List.copyOf(subscribers)) {
+                s.fail(error);
+            }
+            subscribers.clear();
+        }
+    }
+
+    // ---- engine thread from here on ----
+
+    private void attach(Subscription s) {
+        if (s.ended) {
+            return;
+        }
+        if (closed) {
+            s.fail(new ClientClosedException("the etcd-lock client is closed"));
+            return;
+        }
+        List<Watch> watches = bySpec.computeIfAbsent(s.spec, k -> new ArrayList<>(1));
+        for (Watch watch : watches) {
+            if (watch.serves(s.afterRevision)) {
+                watch.add(s);
+                return;
+            }
+        }
+        Watch watch = new Watch(s.spec, s.afterRevision + 1);
+        watches.add(watch);
+        watch.add(s);
+        if (stream == null) {
+            openStream();
+        } else {
+            sendCreate(watch);
+        }
+    }
+
+    private void openStream() {
+        if (closed || reopenScheduled) {
+            return;
+        }
+        StreamHandler handler = new StreamHandler();
+        stream = transport.openStream(WatchGrpc.getWatchMethod(), handler);
+        handler.requests = stream;
+        streamsOpened.incrementAndGet();
+        awaitingCreated.clear();
+        byId.clear();
+        for (List<Watch> watches : bySpec.values()) {
+            for (Watch watch : watches) {
+                sendCreate(watch);
+            }
+        }
+    }
+
+    private void sendCreate(Watch watch) {
+        watch.id = ++lastWatchId;
+        watch.state = watch.confirmed ? State.RESUMING : State.CREATING;
+        byId.put(watch.id, watch);
+        awaitingCreated.addLast(watch);
+        WatchCreateRequest.Builder create = WatchCreateRequest.newBuilder()
+                .setKey(watch.spec.key())
+                .setRangeEnd(watch.spec.rangeEnd())
+                .setStartRevision(watch.nextRevision)
+                .setProgressNotify(true) // lets an idle watch's resume point advance past future compactions
+                .setWatchId(watch.id);
+        if (watch.spec.noPut()) {
+            create.addFilters(WatchCreateRequest.FilterType.NOPUT);
+        }
+        stream.onNext(WatchRequest.newBuilder().setCreateRequest(create).build());
+    }
+
+    private void onResponse(WatchResponse response) {
+        if (response.getCreated()) {
+            // etcd answers creates in order; a refused create carries watch id -1, so order is what identifies it
+            Watch watch = awaitingCreated.pollFirst();
+            if (watch == null) {
+                LOG.log(System.Logger.Level.WARNING, "etcd confirmed a watch that was not asked for: " + response);
+                return;
+            }
+            if (response.getCanceled()) {
+                byId.remove(watch.id);
+                watch.detach();
+                watch.fail(EtcdErrors.toException(Status.fromCode(Status.Code.FAILED_PRECONDITION)
+                        .withDescription(response.getCancelReason()).asRuntimeException(), "etcd Watch", false));
+                return;
+            }
+            if (response.getWatchId() != watch.id) {
+                byId.remove(watch.id);
+                watch.id = response.getWatchId();
+                byId.put(watch.id, watch);
+            }
+            backoff.reset();
+            if (watch.state == State.CREATING || watch.state == State.RESUMING) {
+                watch.confirmed();
+            }
+            return;
+        }
+        Watch watch = byId.get(response.getWatchId());
+        if (watch == null) {
+            return;
+        }
+        if (response.getCanceled()) {
+            byId.remove(watch.id);
+            watch.detach();
+            if (response.getCompactRevision() > 0) {
+                watch.fail(new WatchCompactedException(response.getCompactRevision(), watch.nextRevision));
+            } else if (watch.state != State.CANCELLING) {
+                watch.fail(EtcdErrors.toException(Status.fromCode(Status.Code.CANCELLED)
+                        .withDescription(response.getCancelReason()).asRuntimeException(), "etcd Watch", false));
+            } else {
+                watch.state = State.DEAD;
+            }
+            return;
+        }
+        if (response.getEventsCount() > 0) {
+            watch.onEvents(response.getEventsList());
+        } else {
+            watch.onProgress(response.getHeader().getRevision());
+        }
+    }
+
+    private void onStreamBroken(Throwable t) {
+        stream = null;
+        awaitingCreated.clear();
+        byId.clear();
+        if (closed) {
+            return;
+        }
+        int live = 0;
+        for (List<Watch> watches : bySpec.values()) {
+            for (Watch watch : watches) {
+                watch.state = State.RESUMING;
+                live++;
+            }
+        }
+        if (live == 0) {
+            return;
+        }
+        LOG.log(System.Logger.Level.INFO, "watch stream broke (" + t + "); resuming " + live + " watch(es)");
+        reopenScheduled = true;
+        engine.schedule(() -> {
+            reopenScheduled = false;
+            if (stream == null && !bySpec.isEmpty()) {
+                openStream();
+            }
+        }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Callbacks of one stream; those of a replaced stream are ignored. */
+    private final class StreamHandler implements StreamObserver<WatchResponse> {
+        ClientCallStreamObserver<WatchRequest> requests;
+
+        @Override
+        public void onNext(WatchResponse response) {
+            if (stream == requests) {
+                onResponse(response);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            if (stream == requests) {
+                onStreamBroken(t);
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            onError(new IllegalStateException("etcd closed the watch stream"));
+        }
+    }
+}
