@@ -1,6 +1,11 @@
 package dev.etcdlock;
 
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.lease.LeaseManager;
+import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.transport.EtcdErrors;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,10 +27,12 @@ import java.util.Objects;
  */
 public final class EtcdLockClient implements AutoCloseable {
     private final Engine engine;
+    private final LockQueue lockQueue;
     private final List<String> endpoints;
 
     private EtcdLockClient(Engine engine, List<String> endpoints) {
         this.engine = engine;
+        this.lockQueue = new LockQueue(engine);
         this.endpoints = endpoints;
     }
 
@@ -41,6 +48,36 @@ public final class EtcdLockClient implements AutoCloseable {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * Opens a session with the default TTL of 60 s (as Go's concurrency package).
+     *
+     * @throws EtcdUnavailableException when etcd cannot grant the lease
+     * @throws ClientClosedException when the client is closed
+     */
+    public Session newSession() {
+        return newSession(Duration.ofSeconds(60));
+    }
+
+    /**
+     * Opens a session whose lease has the given TTL (whole seconds, rounded up). A crashed holder's locks are freed
+     * that long after its last keep-alive; a longer TTL survives longer etcd outages without losing the locks.
+     *
+     * @throws IllegalArgumentException when the TTL is not positive or beyond etcd's maximum
+     * @throws EtcdUnavailableException when etcd cannot grant the lease
+     */
+    public Session newSession(Duration ttl) {
+        LeaseManager.ttlSecondsOf(ttl);
+        if (engine.isClosed()) {
+            throw new ClientClosedException("the etcd-lock client is closed; create a new one");
+        }
+        try {
+            Lease lease = engine.leases().grant(ttl).join();
+            return new Session(engine.leases(), new SessionLocks(lockQueue, lease));
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, "granting a session lease", true);
+        }
     }
 
     /** The endpoints this client was built with, as given. */

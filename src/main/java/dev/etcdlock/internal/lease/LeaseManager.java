@@ -63,7 +63,7 @@ public final class LeaseManager {
      * @throws IllegalArgumentException when the TTL is not positive or beyond etcd's maximum
      */
     public CompletableFuture<Lease> grant(Duration ttl) {
-        long seconds = ttlSeconds(ttl);
+        long seconds = ttlSecondsOf(ttl);
         if (closed) {
             return CompletableFuture.failedFuture(closedException());
         }
@@ -170,7 +170,7 @@ public final class LeaseManager {
         return all;
     }
 
-    static long ttlSeconds(Duration ttl) {
+    public static long ttlSecondsOf(Duration ttl) {
         if (ttl == null || ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("lease TTL must be positive, was " + ttl);
         }

@@ -134,7 +134,7 @@ class LeaseManagerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> engine.leases().grant(Duration.ofSeconds(LeaseManager.MAX_TTL_SECONDS + 1)));
         assertTrue(e.getMessage().contains("maximum"), e.getMessage());
-        assertEquals(2, LeaseManager.ttlSeconds(Duration.ofMillis(1500)), "partial seconds round up");
+        assertEquals(2, LeaseManager.ttlSecondsOf(Duration.ofMillis(1500)), "partial seconds round up");
     }
 
     @Test

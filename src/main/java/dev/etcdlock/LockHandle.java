@@ -1,0 +1,98 @@
+package dev.etcdlock;
+
+import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A held lock. Ownership belongs to this handle, not to a thread: any thread may unlock it, and it works the same
+ * from virtual threads and future chains. Not reentrant: locking the same name again through the same session waits
+ * until this handle is released.
+ *
+ * <pre>{@code
+ * try (LockHandle lock = mutex.lock(Duration.ofSeconds(10))) {
+ *     write(config, lock.fencingToken());
+ * }
+ * }</pre>
+ */
+public final class LockHandle implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(LockHandle.class.getName());
+
+    private final Mutex mutex;
+    private final SessionLocks locks;
+    private final LockQueue.Held held;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    LockHandle(Mutex mutex, SessionLocks locks, LockQueue.Held held) {
+        this.mutex = mutex;
+        this.locks = locks;
+        this.held = held;
+    }
+
+    /** The lock's name. */
+    public String name() {
+        return mutex.name();
+    }
+
+    /** The waiter key in etcd, {@code name/<lease id in hex>}. */
+    public String key() {
+        return held.key().toStringUtf8();
+    }
+
+    /**
+     * The fencing token: the create revision of the lock key. Every later holder of the same name has a larger one,
+     * so a resource that remembers the largest token it has seen can refuse writes from a holder that lost the lock
+     * without knowing it.
+     */
+    public long fencingToken() {
+        return held.createRevision();
+    }
+
+    /** True until released, and while the session's lease is certainly alive. No I/O. */
+    public boolean isHeld() {
+        return !released.get() && locks.lease().isValid();
+    }
+
+    /**
+     * Releases the lock: deletes the key only if it is still the one this handle created (one round trip), never
+     * someone else's.
+     *
+     * @throws LockNotHeldException when called twice, or when the lock was lost before (its lease expired or was
+     *     revoked, so someone else may hold it now)
+     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease
+     */
+    public void unlock() {
+        if (!released.compareAndSet(false, true)) {
+            throw new LockNotHeldException("lock " + key() + " was already released by this handle");
+        }
+        boolean deleted;
+        try {
+            deleted = locks.unlock(held).join();
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, "unlock of " + key(), true);
+        }
+        if (!deleted) {
+            throw new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was lost "
+                    + "before unlock: the session's lease expired or was revoked, and someone else may have held it");
+        }
+    }
+
+    /** Releases the lock if this handle still holds it; a lock lost before is logged, not thrown. Idempotent. */
+    @Override
+    public void close() {
+        if (released.get()) {
+            return;
+        }
+        try {
+            unlock();
+        } catch (LockNotHeldException e) {
+            LOG.log(System.Logger.Level.WARNING, e.getMessage());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LockHandle{" + key() + ", token=" + fencingToken() + (released.get() ? ", released" : "") + "}";
+    }
+}

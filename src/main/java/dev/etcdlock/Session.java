@@ -1,0 +1,95 @@
+package dev.etcdlock;
+
+import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.lease.LeaseManager;
+import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A lease with a TTL, kept alive by the client, that every lock taken through this session is attached to. If the
+ * process dies, etcd deletes the session's lock keys when the TTL runs out, and the next waiter gets the lock.
+ *
+ * <p>{@link #close()} revokes the lease, releasing every lock of the session at once. When the lease is lost
+ * (expired while etcd was unreachable, or revoked by someone else), {@link #lost()} completes exceptionally with
+ * {@link LeaseLostException}, waits fail at once with it, and the locks held may already belong to someone else.
+ */
+public final class Session implements AutoCloseable {
+    private final LeaseManager leases;
+    private final SessionLocks locks;
+    private final Lease lease;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    Session(LeaseManager leases, SessionLocks locks) {
+        this.leases = leases;
+        this.locks = locks;
+        this.lease = locks.lease();
+    }
+
+    /**
+     * The lock on {@code name} through this session. The name is a key prefix, as in Go's
+     * {@code concurrency.NewMutex}: waiter keys are {@code name + "/" + lease id in hex}, so Java and Go (or
+     * {@code etcdctl lock}) holders of the same name exclude each other.
+     *
+     * @throws IllegalArgumentException when the name is empty or contains a NUL character
+     * @throws ClientClosedException when the session is closed
+     */
+    public Mutex mutex(String name) {
+        checkOpen();
+        return new Mutex(this, locks, name);
+    }
+
+    /** The etcd lease id of this session. */
+    public long leaseId() {
+        return lease.id();
+    }
+
+    /** The TTL etcd granted (etcd raises TTLs below its minimum, 2 s with default settings). */
+    public Duration ttl() {
+        return Duration.ofSeconds(lease.ttlSeconds());
+    }
+
+    /** True while the lease is certainly alive: kept alive, and its last confirmed validity not yet run out. No I/O. */
+    public boolean isValid() {
+        return !closed.get() && lease.isValid();
+    }
+
+    /**
+     * Completes normally when the session is closed, exceptionally with {@link LeaseLostException} when its lease
+     * is lost. Dependent actions run on the client's engine thread: do not block in them.
+     */
+    public CompletableFuture<Void> lost() {
+        return lease.done();
+    }
+
+    /**
+     * Revokes the lease, which deletes every lock key of this session in etcd: held locks are released and waits
+     * end. Idempotent. When etcd is unreachable, the lease expires after its TTL instead.
+     *
+     * @throws EtcdUnavailableException when etcd could not be told (the locks are then freed by the TTL)
+     */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            try {
+                leases.revoke(lease).join();
+            } catch (RuntimeException e) {
+                throw EtcdErrors.toException(e, "revoking the session's lease", true);
+            }
+        }
+    }
+
+    void checkOpen() {
+        if (closed.get()) {
+            throw new ClientClosedException("the session is closed; open a new one with client.newSession()");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Session{lease=" + Long.toHexString(lease.id()) + ", ttl=" + lease.ttlSeconds() + "s"
+                + (closed.get() ? ", closed" : lease.isValid() ? "" : ", lost") + "}";
+    }
+}

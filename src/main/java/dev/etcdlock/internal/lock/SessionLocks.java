@@ -1,0 +1,52 @@
+package dev.etcdlock.internal.lock;
+
+import com.google.protobuf.ByteString;
+import dev.etcdlock.internal.lease.Lease;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The lock side of one session: its lease, and a local gate per lock name so its threads take turns. */
+public final class SessionLocks {
+    private final LockQueue queue;
+    private final Lease lease;
+    private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
+
+    public SessionLocks(LockQueue queue, Lease lease) {
+        this.queue = queue;
+        this.lease = lease;
+    }
+
+    public Lease lease() {
+        return lease;
+    }
+
+    public LockQueue queue() {
+        return queue;
+    }
+
+    public LockAttempt lock(ByteString prefix) {
+        return new LockAttempt(queue, gate(prefix), prefix, lease);
+    }
+
+    /** Completes with null when the lock is taken, by another session or another thread of this one. */
+    public CompletableFuture<LockQueue.Held> tryLock(ByteString prefix) {
+        LocalGate gate = gate(prefix);
+        if (!gate.tryEnter()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return queue.tryAcquire(prefix, lease).whenComplete((held, failure) -> {
+            if (held == null) {
+                gate.leave();
+            }
+        });
+    }
+
+    /** Deletes the key if still ours, then lets the next local thread in. */
+    public CompletableFuture<Boolean> unlock(LockQueue.Held held) {
+        return queue.release(held).whenComplete((ok, failure) -> gate(held.prefix()).leave());
+    }
+
+    private LocalGate gate(ByteString prefix) {
+        return gates.computeIfAbsent(prefix, p -> new LocalGate());
+    }
+}

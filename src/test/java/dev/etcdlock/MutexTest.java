@@ -1,0 +1,196 @@
+package dev.etcdlock;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class MutexTest {
+    private static EtcdTestCluster etcd;
+    private static EtcdLockClient client;
+
+    @BeforeAll
+    static void start() {
+        etcd = EtcdTestCluster.single();
+        client = EtcdLockClient.connect(String.join(",", etcd.clientEndpoints()));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    /** One holder's tenure: who, when (monotonic), with which token. */
+    record Tenure(int worker, long from, long to, long token) {
+    }
+
+    private static long keysUnder(String name) {
+        return KeyCounter.count(etcd.clientEndpoints(), name + "/");
+    }
+
+    private static void assertExclusive(List<Tenure> tenures, int expected) {
+        assertEquals(expected, tenures.size());
+        List<Tenure> byStart = new ArrayList<>(tenures);
+        byStart.sort((a, b) -> Long.compare(a.from(), b.from()));
+        for (int i = 1; i < byStart.size(); i++) {
+            Tenure prev = byStart.get(i - 1);
+            Tenure next = byStart.get(i);
+            assertTrue(next.from() >= prev.to(), "overlap: " + prev + " and " + next);
+            assertTrue(next.token() > prev.token(), "fencing tokens must grow: " + prev + " then " + next);
+        }
+    }
+
+    @Test
+    void eightClientsExcludeEachOther() throws Exception {
+        String name = "/mutex-test/clients";
+        int workers = 8;
+        int rounds = 200;
+        List<Tenure> tenures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<EtcdLockClient> clients = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
+                EtcdLockClient c = EtcdLockClient.connect(etcd.clientEndpoints().get(0));
+                clients.add(c);
+                int worker = w;
+                futures.add(pool.submit(() -> {
+                    try (Session session = c.newSession(Duration.ofSeconds(10))) {
+                        Mutex mutex = session.mutex(name);
+                        for (int i = 0; i < rounds; i++) {
+                            try (LockHandle lock = mutex.lock(Duration.ofSeconds(30))) {
+                                long from = System.nanoTime();
+                                long to = System.nanoTime();
+                                tenures.add(new Tenure(worker, from, to, lock.fencingToken()));
+                            }
+                        }
+                    }
+                    return null;
+                }));
+            }
+            long start = System.nanoTime();
+            for (Future<?> f : futures) {
+                f.get(5, TimeUnit.MINUTES);
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("8 clients x %d acquisitions: %.0f acquisitions/s%n", rounds, workers * rounds / seconds);
+        } finally {
+            pool.shutdownNow();
+            clients.forEach(EtcdLockClient::close);
+        }
+        assertExclusive(tenures, workers * rounds);
+        assertEquals(0, keysUnder(name), "no keys left under the lock name");
+    }
+
+    @Test
+    void eightThreadsSharingOneSessionExcludeEachOther() throws Exception {
+        String name = "/mutex-test/threads";
+        int threads = 8;
+        int rounds = 200;
+        List<Tenure> tenures = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger inside = new AtomicInteger();
+        try (Session session = client.newSession(Duration.ofSeconds(10))) {
+            Mutex mutex = session.mutex(name);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int worker = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = 0; i < rounds; i++) {
+                        try (LockHandle lock = mutex.lock(Duration.ofSeconds(30))) {
+                            assertEquals(1, inside.incrementAndGet(), "two threads inside at once");
+                            long from = System.nanoTime();
+                            long to = System.nanoTime();
+                            inside.decrementAndGet();
+                            tenures.add(new Tenure(worker, from, to, lock.fencingToken()));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get(5, TimeUnit.MINUTES);
+            }
+            pool.shutdownNow();
+        }
+        assertEquals(threads * rounds, tenures.size());
+        assertEquals(0, keysUnder(name));
+    }
+
+    @Test
+    void tryLockNeverWaitsAndLeavesNothingWhenTaken() {
+        String name = "/mutex-test/try";
+        try (Session a = client.newSession(); Session b = client.newSession()) {
+            Optional<LockHandle> first = a.mutex(name).tryLock();
+            assertTrue(first.isPresent());
+            assertTrue(b.mutex(name).tryLock().isEmpty(), "held by a");
+            assertTrue(a.mutex(name).tryLock().isEmpty(), "not reentrant: held by this session's other handle");
+            assertEquals(1, keysUnder(name));
+            first.get().unlock();
+            Optional<LockHandle> second = b.mutex(name).tryLock();
+            assertTrue(second.isPresent());
+            assertTrue(second.get().fencingToken() > first.get().fencingToken());
+            second.get().unlock();
+        }
+        assertEquals(0, keysUnder(name));
+    }
+
+    @Test
+    void timedOutWaitLeavesNoKey() {
+        String name = "/mutex-test/timeout";
+        try (Session a = client.newSession(); Session b = client.newSession();
+                LockHandle held = a.mutex(name).lock()) {
+            long start = System.nanoTime();
+            LockTimeoutException e = assertThrows(LockTimeoutException.class,
+                    () -> b.mutex(name).lock(Duration.ofMillis(300)));
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(tookMs >= 300 && tookMs < 2_000, "took " + tookMs + " ms");
+            assertTrue(e.getMessage().contains("nothing was left"), e.getMessage());
+            assertEquals(1, keysUnder(name), "only the holder's key");
+            assertTrue(held.isHeld());
+        }
+        assertEquals(0, keysUnder(name));
+    }
+
+    @Test
+    void unlockTwiceIsAClearErrorAndCloseIsIdempotent() {
+        try (Session s = client.newSession()) {
+            LockHandle lock = s.mutex("/mutex-test/twice").lock();
+            lock.unlock();
+            LockNotHeldException e = assertThrows(LockNotHeldException.class, lock::unlock);
+            assertTrue(e.getMessage().contains("already released"), e.getMessage());
+            lock.close();
+            assertFalse(lock.isHeld());
+        }
+    }
+
+    @Test
+    void badNamesAndClosedSessionsFailFast() {
+        Session s = client.newSession();
+        assertThrows(IllegalArgumentException.class, () -> s.mutex(""));
+        assertThrows(IllegalArgumentException.class, () -> s.mutex("/a\0b"));
+        Mutex m = s.mutex("/mutex-test/closed");
+        s.close();
+        assertThrows(ClientClosedException.class, m::lock);
+        assertThrows(ClientClosedException.class, () -> s.mutex("/x"));
+        assertThrows(IllegalArgumentException.class, () -> client.newSession(Duration.ZERO));
+    }
+}
