@@ -45,10 +45,11 @@ public final class Engine implements AutoCloseable {
         });
         executor.setRemoveOnCancelPolicy(true);
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        transport = new Transport(endpoints, executor, settings.requestTimeout());
         try {
-            transport = new Transport(endpoints, executor, settings.requestTimeout());
             connectedStatus = transport.connect(settings.connectTimeout());
         } catch (RuntimeException e) {
+            transport.close();
             executor.shutdownNow();
             throw e;
         }
@@ -121,13 +122,19 @@ public final class Engine implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        boolean onEngine = Thread.currentThread() == engineThread;
+        if (Thread.currentThread() == engineThread) {
+            // called from a callback: the engine must keep running to revoke, so close from another thread
+            Thread closer = new Thread(this::shutDown, engineThread.getName() + "-close");
+            closer.setDaemon(true);
+            closer.start();
+        } else {
+            shutDown();
+        }
+    }
+
+    private void shutDown() {
         try {
-            var revoked = leases.close(Duration.ofSeconds(2));
-            watches.close();
-            if (!onEngine) {
-                revoked.get(3, TimeUnit.SECONDS);
-            }
+            leases.close(Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             LOG.log(System.Logger.Level.WARNING, "closing: lease revocation did not finish in time");
         } catch (InterruptedException e) {
@@ -135,15 +142,14 @@ public final class Engine implements AutoCloseable {
         } catch (Exception e) {
             LOG.log(System.Logger.Level.WARNING, "closing: " + e);
         } finally {
+            watches.close();
             transport.close();
             executor.shutdown();
-            if (!onEngine) {
-                try {
-                    transport.awaitTermination(Duration.ofSeconds(2));
-                    executor.awaitTermination(2, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            try {
+                transport.awaitTermination(Duration.ofSeconds(2));
+                executor.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }

@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,7 +71,7 @@ public final class LeaseManager {
         long sentAt = ticker.nanoTime();
         return transport.call(LeaseGrpc.getLeaseGrantMethod(), LeaseGrantRequest.newBuilder().setTTL(seconds).build(),
                         false)
-                .thenApplyAsync(response -> {
+                .thenApply(response -> { // runs on the engine thread, where gRPC delivers the answer
                     if (!response.getError().isEmpty()) {
                         throw new EtcdRequestException("etcd refused to grant a lease: " + response.getError(), null);
                     }
@@ -78,7 +79,7 @@ public final class LeaseManager {
                             sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
                     track(lease);
                     return lease;
-                }, engine);
+                });
     }
 
     /**
@@ -93,7 +94,7 @@ public final class LeaseManager {
         long sentAt = ticker.nanoTime();
         return transport.call(LeaseGrpc.getLeaseTimeToLiveMethod(),
                         LeaseTimeToLiveRequest.newBuilder().setID(leaseId).build(), true)
-                .thenApplyAsync(response -> {
+                .thenApply(response -> { // engine thread
                     if (response.getTTL() <= 0) {
                         throw new LeaseLostException(leaseId, "lease " + Long.toHexString(leaseId)
                                 + " does not exist in etcd (expired or revoked); grant a new one");
@@ -103,7 +104,7 @@ public final class LeaseManager {
                     track(lease);
                     sendKeepAlive(lease);
                     return lease;
-                }, engine);
+                });
     }
 
     /**
@@ -113,27 +114,30 @@ public final class LeaseManager {
      */
     public CompletableFuture<Void> revoke(Lease lease) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        if (engine.isShutdown()) {
-            // the client closed, which revoked every lease it kept
-            return CompletableFuture.completedFuture(null);
-        }
-        engine.execute(() -> {
-            boolean wasActive = lease.state() == Lease.State.ACTIVE;
+        try {
+            engine.execute(() -> revokeNow(lease, result));
+        } catch (RejectedExecutionException stopped) {
+            // the engine has stopped: nothing else touches the lease any more
             end(lease, Lease.State.REVOKED, null);
-            if (!wasActive && lease.state() == Lease.State.LOST) {
-                result.complete(null);
-                return;
-            }
-            transport.call(LeaseGrpc.getLeaseRevokeMethod(), LeaseRevokeRequest.newBuilder().setID(lease.id()).build(),
-                    true).whenComplete((r, t) -> {
-                        if (t == null || EtcdErrors.kind(t) == EtcdErrors.Kind.LEASE_NOT_FOUND) {
-                            result.complete(null);
-                        } else {
-                            result.completeExceptionally(EtcdErrors.unwrap(t));
-                        }
-                    });
-        });
+            result.completeExceptionally(closedException());
+        }
         return result;
+    }
+
+    private void revokeNow(Lease lease, CompletableFuture<Void> result) {
+        if (lease.state() == Lease.State.LOST) {
+            result.complete(null);
+            return;
+        }
+        end(lease, Lease.State.REVOKED, null);
+        transport.call(LeaseGrpc.getLeaseRevokeMethod(), LeaseRevokeRequest.newBuilder().setID(lease.id()).build(),
+                true).whenComplete((r, t) -> {
+                    if (t == null || EtcdErrors.kind(t) == EtcdErrors.Kind.LEASE_NOT_FOUND) {
+                        result.complete(null);
+                    } else {
+                        result.completeExceptionally(EtcdErrors.unwrap(t));
+                    }
+                });
     }
 
     /** Number of LeaseKeepAlive streams this manager has opened, for tests and diagnostics. */
@@ -148,10 +152,12 @@ public final class LeaseManager {
         }
         closed = true;
         CompletableFuture<Void> all = new CompletableFuture<>();
-        engine.execute(() -> {
+        Runnable revokeAll = () -> {
             List<CompletableFuture<Void>> revokes = new ArrayList<>();
             for (Lease lease : new ArrayList<>(leases.values())) {
-                revokes.add(revoke(lease).exceptionally(t -> {
+                CompletableFuture<Void> revoked = new CompletableFuture<>();
+                revokeNow(lease, revoked);
+                revokes.add(revoked.exceptionally(t -> {
                     LOG.log(System.Logger.Level.WARNING, "could not revoke " + lease + " on close (" + t
                             + "); etcd will expire it after its TTL");
                     return null;
@@ -159,15 +165,28 @@ public final class LeaseManager {
             }
             CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
                     .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
-                    .whenCompleteAsync((v, t) -> {
-                        if (stream != null) {
-                            stream.cancel("etcd-lock client closed", null);
-                            stream = null;
+                    .whenComplete((v, t) -> {
+                        try {
+                            engine.execute(this::closeStream);
+                        } catch (RejectedExecutionException stopped) {
+                            // the channel's shutdown cancels the stream
                         }
                         all.complete(null);
-                    }, engine);
-        });
+                    });
+        };
+        try {
+            engine.execute(revokeAll);
+        } catch (RejectedExecutionException stopped) {
+            all.complete(null);
+        }
         return all;
+    }
+
+    private void closeStream() {
+        if (stream != null) {
+            stream.cancel("etcd-lock client closed", null);
+            stream = null;
+        }
     }
 
     public static long ttlSecondsOf(Duration ttl) {

@@ -1,6 +1,7 @@
 package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdUnavailableException;
 import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.internal.Engine;
@@ -146,8 +147,12 @@ public final class LockQueue {
                 return;
             }
             lease.done().whenComplete((v, t) -> {
-                if (t != null) {
-                    engine.execute(() -> fail(EtcdErrors.unwrap(t)));
+                Throwable why = t != null ? EtcdErrors.unwrap(t) : new ClientClosedException(
+                        "the session was closed while waiting for lock " + prefix.toStringUtf8());
+                try {
+                    engine.execute(() -> fail(why));
+                } catch (java.util.concurrent.RejectedExecutionException closed) {
+                    result.completeExceptionally(why);
                 }
             });
             TxnRequest txn = TxnRequest.newBuilder()

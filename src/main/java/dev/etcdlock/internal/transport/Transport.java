@@ -21,6 +21,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +52,8 @@ public final class Transport {
     private final ScheduledExecutorService executor;
     private final Duration requestTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Calls not finished yet: close() fails them, since their callbacks cannot run once the engine stops. */
+    private final Set<UnaryCall<?, ?>> live = ConcurrentHashMap.newKeySet();
 
     public Transport(List<Endpoint> endpoints, ScheduledExecutorService executor, Duration requestTimeout) {
         this.endpoints = List.copyOf(endpoints);
@@ -122,6 +126,8 @@ public final class Transport {
             Duration timeout) {
         UnaryCall<Q, R> call = new UnaryCall<>(method, request, idempotent,
                 Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        live.add(call);
+        call.result.whenComplete((r, t) -> live.remove(call));
         if (closed.get()) {
             call.result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
         } else {
@@ -137,10 +143,16 @@ public final class Transport {
         return (io.grpc.stub.ClientCallStreamObserver<Q>) ClientCalls.asyncBidiStreamingCall(call, responses);
     }
 
-    /** Stops the channel. Streams end with a CANCELLED error on the engine thread. Idempotent. */
+    /**
+     * Stops the channel and fails every unfinished call with {@link dev.etcdlock.ClientClosedException}. Streams
+     * end with a CANCELLED error on the engine thread if it still runs. Idempotent.
+     */
     public void close() {
         if (closed.compareAndSet(false, true)) {
             managedChannel.shutdownNow();
+            for (UnaryCall<?, ?> call : live) {
+                call.result.completeExceptionally(EtcdErrors.closed(call.method.getBareMethodName()));
+            }
         }
     }
 

@@ -293,6 +293,41 @@ public final class WatchMultiplexer {
             }
         }
 
+        /** etcd no longer has the events from {@code nextRevision}: only subscribers that wanted them lost them. */
+        void compacted(long compactRevision) {
+            state = State.DEAD;
+            if (linger != null) {
+                linger.cancel(false);
+            }
+            List<Subscription> all = List.copyOf(subscribers);
+            subscribers.clear();
+            for (Subscription s : all) {
+                s.watch = null;
+                if (s.afterRevision + 1 < compactRevision) {
+                    s.fail(new WatchCompactedException(compactRevision, s.afterRevision + 1));
+                } else {
+                    attach(s); // on a new watch from its own start revision, which etcd still has
+                }
+            }
+        }
+
+        /**
+         * Where to resume after a stream break: the next revision not delivered, or later when every subscriber
+         * starts later (an idle shared watch's resume point only moves with events and rare progress notices).
+         */
+        long resumeRevision() {
+            long start = Long.MAX_VALUE;
+            for (Subscription s : subscribers) {
+                start = Math.min(start, s.afterRevision + 1);
+            }
+            if (start != Long.MAX_VALUE && start > nextRevision) {
+                history.clear();
+                historyFrom = start;
+                nextRevision = start;
+            }
+            return nextRevision;
+        }
+
         void fail(Throwable error) {
             state = State.DEAD;
             if (linger != null) {
@@ -357,7 +392,7 @@ public final class WatchMultiplexer {
         WatchCreateRequest.Builder create = WatchCreateRequest.newBuilder()
                 .setKey(watch.spec.key())
                 .setRangeEnd(watch.spec.rangeEnd())
-                .setStartRevision(watch.nextRevision)
+                .setStartRevision(watch.confirmed ? watch.resumeRevision() : watch.nextRevision)
                 .setProgressNotify(true) // lets an idle watch's resume point advance past future compactions
                 .setWatchId(watch.id);
         if (watch.spec.noPut()) {
@@ -382,11 +417,21 @@ public final class WatchMultiplexer {
                 return;
             }
             if (response.getWatchId() != watch.id) {
+                // etcd before 3.4 ignores client-chosen ids; with two creates in flight we could not route
                 byId.remove(watch.id);
-                watch.id = response.getWatchId();
-                byId.put(watch.id, watch);
+                watch.detach();
+                watch.fail(new IllegalStateException("etcd assigned watch id " + response.getWatchId()
+                        + " instead of " + watch.id + "; etcd-lock needs etcd 3.4 or newer"));
+                return;
             }
             backoff.reset();
+            if (watch.state == State.DEAD) {
+                // its last subscriber left while the create was on its way: take it back
+                watch.state = State.CANCELLING;
+                stream.onNext(WatchRequest.newBuilder()
+                        .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(watch.id)).build());
+                return;
+            }
             if (watch.state == State.CREATING || watch.state == State.RESUMING) {
                 watch.confirmed();
             }
@@ -400,7 +445,7 @@ public final class WatchMultiplexer {
             byId.remove(watch.id);
             watch.detach();
             if (response.getCompactRevision() > 0) {
-                watch.fail(new WatchCompactedException(response.getCompactRevision(), watch.nextRevision));
+                watch.compacted(response.getCompactRevision());
             } else if (watch.state != State.CANCELLING) {
                 watch.fail(EtcdErrors.toException(Status.fromCode(Status.Code.CANCELLED)
                         .withDescription(response.getCancelReason()).asRuntimeException(), "etcd Watch", false));
@@ -424,10 +469,18 @@ public final class WatchMultiplexer {
             return;
         }
         int live = 0;
-        for (List<Watch> watches : bySpec.values()) {
-            for (Watch watch : watches) {
-                watch.state = State.RESUMING;
-                live++;
+        for (List<Watch> watches : List.copyOf(bySpec.values())) {
+            for (Watch watch : List.copyOf(watches)) {
+                if (watch.subscribers.isEmpty()) {
+                    watch.state = State.DEAD; // lingering: not worth resuming
+                    if (watch.linger != null) {
+                        watch.linger.cancel(false);
+                    }
+                    watch.detach();
+                } else {
+                    watch.state = State.RESUMING;
+                    live++;
+                }
             }
         }
         if (live == 0) {

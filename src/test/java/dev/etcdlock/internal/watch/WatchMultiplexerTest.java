@@ -1,6 +1,7 @@
 package dev.etcdlock.internal.watch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -150,6 +151,37 @@ class WatchMultiplexerTest {
         engine.watches().subscribe(WatchSpec.prefix(bytes("/w4/")), now, again);
         put("/w4/k", "after");
         assertEquals(List.of("after"), values(again.awaitCount(1, 5_000)));
+    }
+
+    @Test
+    void afterACompactionAndAStreamBreakOnlySubscribersThatLostEventsAreTold() throws Exception {
+        try (EtcdTestCluster own = EtcdTestCluster.single();
+                Engine client = Engine.connect(Engine.Settings.of(own.clientEndpoints()))) {
+            long start = client.kv().put(PutRequest.newBuilder().setKey(bytes("/w9/a")).build()).join()
+                    .getHeader().getRevision();
+            RecordingListener early = new RecordingListener();
+            client.watches().subscribe(WatchSpec.prefix(bytes("/w9/")), start, early).ready().get(5, TimeUnit.SECONDS);
+            long compactAt = 0;
+            for (int i = 0; i < 10; i++) {
+                compactAt = client.kv().put(PutRequest.newBuilder().setKey(bytes("/elsewhere")).build()).join()
+                        .getHeader().getRevision();
+            }
+            client.kv().compact(compactAt).join();
+            RecordingListener late = new RecordingListener(); // joins the idle shared watch
+            client.watches().subscribe(WatchSpec.prefix(bytes("/w9/")), compactAt, late).ready()
+                    .get(5, TimeUnit.SECONDS);
+
+            own.local().kill(0); // the stream breaks; the watch resumes from start + 1, now compacted
+            own.local().restart(0);
+
+            WatchCompactedException e = assertInstanceOf(WatchCompactedException.class,
+                    early.error.get(15, TimeUnit.SECONDS));
+            assertEquals(compactAt, e.compactRevision());
+            assertTrue(e.getMessage().contains("from revision " + (start + 1)), e.getMessage());
+            client.kv().put(PutRequest.newBuilder().setKey(bytes("/w9/b")).setValue(bytes("after")).build()).join();
+            assertEquals(List.of("after"), values(late.awaitCount(1, 10_000)));
+            assertFalse(late.error.isDone(), "the late subscriber lost nothing and goes on");
+        }
     }
 
     @Test
