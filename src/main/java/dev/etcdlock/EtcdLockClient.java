@@ -80,6 +80,33 @@ public final class EtcdLockClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes over keeping an existing lease alive (granted by another process or an earlier client) and opens a
+     * session on it, so locks taken through it use that lease's key under each name.
+     *
+     * @throws LeaseLostException when etcd does not know the lease (expired or revoked)
+     * @throws EtcdUnavailableException when etcd cannot be reached
+     */
+    public Session attachSession(long leaseId) {
+        if (engine.isClosed()) {
+            throw new ClientClosedException("the etcd-lock client is closed; create a new one");
+        }
+        try {
+            Lease lease = engine.leases().adopt(leaseId).join();
+            return new Session(engine.leases(), new SessionLocks(lockQueue, lease));
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, "attaching lease " + Long.toHexString(leaseId), true);
+        }
+    }
+
+    /** A transaction of writes guarded by held locks ({@link Txn#ifHeld(LockHandle)}). */
+    public Txn txn() {
+        if (engine.isClosed()) {
+            throw new ClientClosedException("the etcd-lock client is closed; create a new one");
+        }
+        return new Txn(engine.kv());
+    }
+
     /** The endpoints this client was built with, as given. */
     public List<String> endpoints() {
         return endpoints;

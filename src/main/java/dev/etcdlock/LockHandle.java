@@ -49,6 +49,14 @@ public final class LockHandle implements AutoCloseable {
         return held.createRevision();
     }
 
+    /**
+     * The etcd revision at which this handle was seen to hold the lock: the revision of the acquiring request, or of
+     * the delete that freed the lock for it. What {@code etcdctl lock} exports as {@code ETCD_LOCK_REV}.
+     */
+    public long acquiredRevision() {
+        return held.acquiredRevision();
+    }
+
     /** True until released, and while the session's lease is certainly alive. No I/O. */
     public boolean isHeld() {
         return !released.get() && locks.lease().isValid();
@@ -89,6 +97,10 @@ public final class LockHandle implements AutoCloseable {
         } catch (LockNotHeldException e) {
             LOG.log(System.Logger.Level.WARNING, e.getMessage());
         }
+    }
+
+    LockQueue.Held held() {
+        return held;
     }
 
     @Override

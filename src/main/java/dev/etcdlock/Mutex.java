@@ -13,6 +13,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+import java.util.function.Supplier;
 
 /**
  * A distributed mutex on a name, through a {@link Session}: at most one holder at a time across every process and
@@ -49,16 +53,16 @@ public final class Mutex {
 
     /** Waits as long as it takes. Interruption does not end the wait; the interrupt flag is kept. */
     public LockHandle lock() {
-        boolean interrupted = false;
         LockAttempt attempt = start();
+        boolean interrupted = false;
         try {
             while (true) {
                 try {
-                    return handle(attempt.result().get());
+                    return await(attempt, -1);
                 } catch (InterruptedException e) {
                     interrupted = true;
-                } catch (ExecutionException e) {
-                    throw failure(e.getCause());
+                } catch (TimeoutException e) {
+                    throw new AssertionError(e); // no timeout given
                 }
             }
         } finally {
@@ -69,45 +73,55 @@ public final class Mutex {
     }
 
     /**
-     * Waits at most {@code timeout}.
+     * Waits at most {@code timeout}; {@code Duration.ZERO} gives one chance, after the enqueue round trip.
      *
      * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
+     * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
      * @throws IllegalArgumentException when the timeout is negative
      */
     public LockHandle lock(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        }
+        long nanos = nonNegative(timeout).toNanos();
         LockAttempt attempt = start();
         try {
-            return handle(attempt.result().get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+            return await(attempt, nanos);
         } catch (TimeoutException e) {
-            return abort(attempt, () -> new LockTimeoutException("lock " + name + " not acquired within "
+            return giveUp(attempt, () -> new LockTimeoutException("lock " + name + " not acquired within "
                     + timeout.toMillis() + " ms; nothing was left in etcd"));
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return abort(attempt, () -> new EtcdLockException("interrupted while waiting for lock " + name
-                    + "; nothing was left in etcd"));
-        } catch (ExecutionException e) {
-            throw failure(e.getCause());
+            try {
+                return giveUp(attempt, () -> new LockInterruptedException("interrupted while waiting for lock "
+                        + name + "; nothing was left in etcd", e));
+            } finally {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
-    /** Waits until acquired or interrupted; on interruption the waiter key is removed before returning. */
+    /**
+     * Waits until acquired or interrupted.
+     *
+     * @throws InterruptedException when interrupted while waiting; the waiter key is removed first (and a lock
+     *     acquired at that very moment is released)
+     */
     public LockHandle lockInterruptibly() throws InterruptedException {
         LockAttempt attempt = start();
         try {
-            return handle(attempt.result().get());
+            return await(attempt, -1);
+        } catch (TimeoutException e) {
+            throw new AssertionError(e);
         } catch (InterruptedException e) {
-            boolean undone = attempt.abort().join();
-            if (!undone) {
-                handle(attempt.result().join()).close(); // acquired in the meantime: give it back
-            }
+            releaseIfAcquired(attempt);
             throw e;
-        } catch (ExecutionException e) {
-            throw failure(e.getCause());
         }
+    }
+
+    /**
+     * Adapts this mutex to {@link Lock} for code written against that interface. Ownership stays with the lock,
+     * not a thread: any thread may {@code unlock()} what another locked. {@link Lock#newCondition()} is not
+     * supported. The held {@link LockHandle} (for its fencing token) is not exposed through this view.
+     */
+    public Lock asLock() {
+        return new MutexLock();
     }
 
     /**
@@ -146,6 +160,39 @@ public final class Mutex {
         return out;
     }
 
+    /** Waits for the attempt; {@code nanos < 0} means without limit. On an exception the attempt still runs. */
+    private LockHandle await(LockAttempt attempt, long nanos) throws InterruptedException, TimeoutException {
+        try {
+            LockQueue.Held held = nanos < 0 ? attempt.result().get()
+                    : attempt.result().get(nanos, TimeUnit.NANOSECONDS);
+            return handle(held);
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    /** Aborts the attempt; throws the error when undone, returns the lock when it was acquired meanwhile. */
+    private LockHandle giveUp(LockAttempt attempt, Supplier<RuntimeException> error) {
+        if (attempt.abort().join()) {
+            throw error.get();
+        }
+        return handle(attempt.result().join());
+    }
+
+    private void releaseIfAcquired(LockAttempt attempt) {
+        if (!attempt.abort().join()) {
+            handle(attempt.result().join()).close();
+        }
+    }
+
+    private static Duration nonNegative(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        }
+        return timeout;
+    }
+
     private LockAttempt start() {
         session.checkOpen();
         return locks.lock(prefix);
@@ -153,13 +200,6 @@ public final class Mutex {
 
     private LockHandle handle(LockQueue.Held held) {
         return new LockHandle(this, locks, held);
-    }
-
-    private LockHandle abort(LockAttempt attempt, java.util.function.Supplier<RuntimeException> error) {
-        if (attempt.abort().join()) {
-            throw error.get();
-        }
-        return handle(attempt.result().join()); // acquired just as the wait ended: keep it
     }
 
     private RuntimeException failure(Throwable t) {
@@ -173,5 +213,67 @@ public final class Mutex {
     @Override
     public String toString() {
         return "Mutex{" + name + ", " + session + "}";
+    }
+
+    /** The {@link Lock} view: one handle at a time, as the mutex admits one holder per session anyway. */
+    private final class MutexLock implements Lock {
+        private final AtomicReference<LockHandle> held = new AtomicReference<>();
+
+        @Override
+        public void lock() {
+            held.set(Mutex.this.lock());
+        }
+
+        @Override
+        public void lockInterruptibly() throws InterruptedException {
+            held.set(Mutex.this.lockInterruptibly());
+        }
+
+        @Override
+        public boolean tryLock() {
+            Optional<LockHandle> handle = Mutex.this.tryLock();
+            handle.ifPresent(held::set);
+            return handle.isPresent();
+        }
+
+        @Override
+        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            LockAttempt attempt = start();
+            try {
+                held.set(await(attempt, Math.max(0, unit.toNanos(time))));
+                return true;
+            } catch (TimeoutException e) {
+                if (attempt.abort().join()) {
+                    return false;
+                }
+                held.set(handle(attempt.result().join()));
+                return true;
+            } catch (InterruptedException e) {
+                releaseIfAcquired(attempt);
+                throw e;
+            }
+        }
+
+        /** @throws IllegalMonitorStateException when not locked through this view */
+        @Override
+        public void unlock() {
+            LockHandle handle = held.getAndSet(null);
+            if (handle == null) {
+                throw new IllegalMonitorStateException("lock " + name + " is not held through this Lock view");
+            }
+            handle.unlock();
+        }
+
+        /** @throws UnsupportedOperationException always: etcd offers no condition variables */
+        @Override
+        public Condition newCondition() {
+            throw new UnsupportedOperationException("conditions are not supported by the distributed lock " + name
+                    + "; watch a key for the condition instead");
+        }
+
+        @Override
+        public String toString() {
+            return "Lock view of " + Mutex.this;
+        }
     }
 }

@@ -45,8 +45,11 @@ public final class LockQueue {
         this.engine = engine.transport().executor();
     }
 
-    /** A held position: the waiter key and its create revision, the fencing token. */
-    public record Held(ByteString prefix, ByteString key, long createRevision) {
+    /**
+     * A held position: the waiter key, its create revision (the fencing token) and the revision at which it was
+     * seen to hold (the enqueue Txn's, or the delete that freed it; etcdctl's ETCD_LOCK_REV).
+     */
+    public record Held(ByteString prefix, ByteString key, long createRevision, long acquiredRevision) {
     }
 
     /** The key a session's lease uses under {@code prefix} (which ends with '/'). */
@@ -74,7 +77,7 @@ public final class LockQueue {
                 .addSuccess(RequestOp.newBuilder().setRequestPut(
                         PutRequest.newBuilder().setKey(key).setLease(lease.id())))
                 .build();
-        return kv.txn(txn).thenApply(r -> r.getSucceeded() ? new Held(prefix, key, r.getHeader().getRevision()) : null);
+        return kv.txn(txn).thenApply(r -> r.getSucceeded() ? new Held(prefix, key, r.getHeader().getRevision(), r.getHeader().getRevision()) : null);
     }
 
     /**
@@ -205,7 +208,7 @@ public final class LockQueue {
                 }
             }
             if (ahead.isEmpty()) {
-                acquired();
+                acquired(response.getHeader().getRevision());
             } else {
                 watchFrom(response.getHeader().getRevision());
             }
@@ -231,7 +234,7 @@ public final class LockQueue {
                 ahead.remove(e.getKv().getKey());
             }
             if (ahead.isEmpty()) {
-                acquired();
+                acquired(events.get(events.size() - 1).getKv().getModRevision());
             }
         }
 
@@ -272,16 +275,16 @@ public final class LockQueue {
                     ahead.add(kv.getKey());
                 }
                 if (ahead.isEmpty()) {
-                    acquired();
+                    acquired(response.getHeader().getRevision());
                 } else {
                     watchFrom(response.getHeader().getRevision());
                 }
             }, engine);
         }
 
-        private void acquired() {
+        private void acquired(long atRevision) {
             stopWatching();
-            if (!result.complete(new Held(prefix, key, createRevision))) {
+            if (!result.complete(new Held(prefix, key, createRevision, atRevision))) {
                 removeKey();
             }
         }

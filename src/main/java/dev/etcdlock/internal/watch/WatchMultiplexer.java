@@ -52,6 +52,7 @@ public final class WatchMultiplexer {
     private final long lingerNanos;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
     private final AtomicInteger streamsOpened = new AtomicInteger();
+    private final AtomicInteger watchesCreated = new AtomicInteger();
 
     // engine thread only
     private final Map<WatchSpec, List<Watch>> bySpec = new HashMap<>();
@@ -88,6 +89,11 @@ public final class WatchMultiplexer {
     /** Number of Watch streams this multiplexer has opened, for tests and diagnostics. */
     public int streamsOpened() {
         return streamsOpened.get();
+    }
+
+    /** Number of etcd watches this multiplexer has asked for (re-creates after a stream break included). */
+    public int watchesCreated() {
+        return watchesCreated.get();
     }
 
     /** Ends every subscription with {@link ClientClosedException} and closes the stream. */
@@ -386,6 +392,7 @@ public final class WatchMultiplexer {
 
     private void sendCreate(Watch watch) {
         watch.id = ++lastWatchId;
+        watchesCreated.incrementAndGet();
         watch.state = watch.confirmed ? State.RESUMING : State.CREATING;
         byId.put(watch.id, watch);
         awaitingCreated.addLast(watch);
