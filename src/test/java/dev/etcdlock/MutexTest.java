@@ -183,6 +183,18 @@ class MutexTest {
     }
 
     @Test
+    void aLongLivedSessionDoesNotPileUpCallbacksPerAcquisition() {
+        try (Session s = client.newSession()) {
+            Mutex mutex = s.mutex("/mutex-test/callbacks");
+            int before = s.lost().getNumberOfDependents();
+            for (int i = 0; i < 100; i++) {
+                mutex.lock().unlock();
+            }
+            assertEquals(before, s.lost().getNumberOfDependents(), "callbacks on the lease after 100 locks");
+        }
+    }
+
+    @Test
     void badNamesAndClosedSessionsFailFast() {
         Session s = client.newSession();
         assertThrows(IllegalArgumentException.class, () -> s.mutex(""));

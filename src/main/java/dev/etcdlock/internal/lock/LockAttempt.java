@@ -2,6 +2,7 @@ package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lease.Lease;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
@@ -21,8 +22,12 @@ public final class LockAttempt {
     private Stage stage = Stage.AT_GATE; // guarded by this; no I/O under it
     private LockQueue.Acquisition acquisition;
 
-    LockAttempt(LockQueue queue, LocalGate gate, ByteString prefix, Lease lease) {
+    private final Set<LockQueue.Acquisition> waiting;
+
+    LockAttempt(LockQueue queue, LocalGate gate, ByteString prefix, Lease lease,
+            Set<LockQueue.Acquisition> waiting) {
         this.queue = queue;
+        this.waiting = waiting;
         this.gate = gate;
         this.prefix = prefix;
         this.lease = lease;
@@ -76,7 +81,7 @@ public final class LockAttempt {
                 return;
             }
             stage = Stage.IN_QUEUE;
-            acquisition = queue.acquire(prefix, lease);
+            acquisition = queue.acquire(prefix, lease, waiting);
         }
         acquisition.result().whenComplete((held, failure) -> {
             synchronized (this) {

@@ -57,9 +57,14 @@ public final class LockQueue {
         return prefix.concat(ByteString.copyFromUtf8(Long.toHexString(leaseId)));
     }
 
-    /** Starts waiting for {@code prefix}; the result completes once held, or fails. */
-    public Acquisition acquire(ByteString prefix, Lease lease) {
+    /**
+     * Starts waiting for {@code prefix}; the result completes once held, or fails. While it waits, the acquisition
+     * is in {@code waiting}, which the session uses to end it when its lease ends.
+     */
+    public Acquisition acquire(ByteString prefix, Lease lease, Set<Acquisition> waiting) {
         Acquisition a = new Acquisition(prefix, lease);
+        waiting.add(a);
+        a.result.whenComplete((held, failure) -> waiting.remove(a));
         engine.execute(a::enqueue);
         return a;
     }
@@ -149,15 +154,10 @@ public final class LockQueue {
                 fail(lostException());
                 return;
             }
-            lease.done().whenComplete((v, t) -> {
-                Throwable why = t != null ? EtcdErrors.unwrap(t) : new ClientClosedException(
-                        "the session was closed while waiting for lock " + prefix.toStringUtf8());
-                try {
-                    engine.execute(() -> fail(why));
-                } catch (java.util.concurrent.RejectedExecutionException closed) {
-                    result.completeExceptionally(why);
-                }
-            });
+            if (lease.done().isDone()) { // else the session tells us through leaseEnded
+                leaseEnded(lease.done().handle((v, t) -> t).join());
+                return;
+            }
             TxnRequest txn = TxnRequest.newBuilder()
                     .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
                             .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
@@ -175,6 +175,17 @@ public final class LockQueue {
                     .setRangeEnd(Kv.prefixEnd(prefix)).setKeysOnly(true)
                     .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND))
                     .build();
+        }
+
+        /** The session's lease ended ({@code failure} null: closed by its owner) while this was waiting. */
+        public void leaseEnded(Throwable failure) {
+            Throwable why = failure != null ? EtcdErrors.unwrap(failure) : new ClientClosedException(
+                    "the session was closed while waiting for lock " + prefix.toStringUtf8());
+            try {
+                engine.execute(() -> fail(why));
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                result.completeExceptionally(why);
+            }
         }
 
         private void enqueued(TxnResponse response, Throwable failure) {

@@ -2,6 +2,8 @@ package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lease.Lease;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -11,9 +13,18 @@ public final class SessionLocks {
     private final Lease lease;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
 
+    /** Acquisitions of this session still waiting: ended together when the lease ends. */
+    private final Set<LockQueue.Acquisition> waiting = ConcurrentHashMap.newKeySet();
+
     public SessionLocks(LockQueue queue, Lease lease) {
         this.queue = queue;
         this.lease = lease;
+        // one callback per session, not one per acquisition: a long-lived session must not pile them up
+        lease.done().whenComplete((v, failure) -> {
+            for (LockQueue.Acquisition a : List.copyOf(waiting)) {
+                a.leaseEnded(failure);
+            }
+        });
     }
 
     public Lease lease() {
@@ -25,7 +36,7 @@ public final class SessionLocks {
     }
 
     public LockAttempt lock(ByteString prefix) {
-        return new LockAttempt(queue, gate(prefix), prefix, lease);
+        return new LockAttempt(queue, gate(prefix), prefix, lease, waiting);
     }
 
     /** Completes with null when the lock is taken, by another session or another thread of this one. */
