@@ -8,49 +8,37 @@ import dev.etcdlock.internal.transport.Transport;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What one client owns: the engine thread, the channel, and the KV, lease and watch engines on top of it. The
  * recipes use these; nothing here is public API.
  *
- * <p>Threads: one engine thread per client, plus gRPC's Netty event loops, which are shared by every client in the
- * JVM.
+ * <p>Threads: none of its own. Work runs in the client's {@link SerialContext} on gRPC's Netty event loops and the
+ * callers' threads; delays come from one timer thread shared by every client in the JVM.
  */
 public final class Engine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Engine.class.getName());
-    private static final AtomicInteger CLIENTS = new AtomicInteger();
 
-    private final ScheduledThreadPoolExecutor executor;
+    private final SerialContext executor;
     private final Transport transport;
     private final Kv kv;
     private final LeaseManager leases;
     private final WatchMultiplexer watches;
     private final StatusResponse connectedStatus;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile Thread engineThread;
 
     private Engine(Settings settings) {
         List<Endpoint> endpoints = Endpoint.parseAll(settings.endpoints());
-        int number = CLIENTS.incrementAndGet();
-        executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread t = new Thread(runnable, "etcd-lock-" + number);
-            t.setDaemon(true);
-            engineThread = t;
-            return t;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        executor = new SerialContext();
         transport = new Transport(endpoints, executor, settings.requestTimeout());
         try {
             connectedStatus = transport.connect(settings.connectTimeout());
         } catch (RuntimeException e) {
             transport.close();
-            executor.shutdownNow();
+            executor.shutdown();
             throw e;
         }
         kv = new Kv(transport);
@@ -122,9 +110,9 @@ public final class Engine implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (Thread.currentThread() == engineThread) {
-            // called from a callback: the engine must keep running to revoke, so close from another thread
-            Thread closer = new Thread(this::shutDown, engineThread.getName() + "-close");
+        if (executor.inContext()) {
+            // called from a callback: the context must keep running to revoke, so close from another thread
+            Thread closer = new Thread(this::shutDown, "etcd-lock-close");
             closer.setDaemon(true);
             closer.start();
         } else {
@@ -147,7 +135,6 @@ public final class Engine implements AutoCloseable {
             executor.shutdown();
             try {
                 transport.awaitTermination(Duration.ofSeconds(2));
-                executor.awaitTermination(2, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

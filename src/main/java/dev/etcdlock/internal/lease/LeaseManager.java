@@ -3,6 +3,7 @@ package dev.etcdlock.internal.lease;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.LeaseLostException;
+import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.Ticker;
 import dev.etcdlock.internal.proto.LeaseGrantRequest;
 import dev.etcdlock.internal.proto.LeaseGrpc;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Keeps all of a client's leases alive over one LeaseKeepAlive stream, each refreshed every TTL/3, and tells a
  * lease's owner at once when it is lost.
  *
- * <p>All state lives on the client's engine thread (the gRPC callbacks and the timers run there); public methods
- * hop onto it. A lease is lost when etcd answers a keep-alive with TTL &le; 0 (expired or revoked by someone else),
+ * <p>All state lives in the client's {@link SerialContext}: stream callbacks, timers and public methods run their
+ * work there. A lease is lost when etcd answers a keep-alive with TTL &le; 0 (expired or revoked by someone else),
  * or when its validity, counted from the send time of the last answered keep-alive, runs out while etcd does not
  * answer. Loss completes {@link Lease#done()} exceptionally, never normally.
  */
@@ -41,7 +41,7 @@ public final class LeaseManager {
     public static final long MAX_TTL_SECONDS = 9_000_000_000L;
 
     private final Transport transport;
-    private final ScheduledExecutorService engine;
+    private final SerialContext engine;
     private final Ticker ticker;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(1));
     private final AtomicInteger streamsOpened = new AtomicInteger();
@@ -71,7 +71,7 @@ public final class LeaseManager {
         long sentAt = ticker.nanoTime();
         return transport.call(LeaseGrpc.getLeaseGrantMethod(), LeaseGrantRequest.newBuilder().setTTL(seconds).build(),
                         false)
-                .thenApply(response -> { // runs on the engine thread, where gRPC delivers the answer
+                .thenApplyAsync(response -> {
                     if (!response.getError().isEmpty()) {
                         throw new EtcdRequestException("etcd refused to grant a lease: " + response.getError(), null);
                     }
@@ -79,7 +79,7 @@ public final class LeaseManager {
                             sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
                     track(lease);
                     return lease;
-                });
+                }, engine);
     }
 
     /**
@@ -94,7 +94,7 @@ public final class LeaseManager {
         long sentAt = ticker.nanoTime();
         return transport.call(LeaseGrpc.getLeaseTimeToLiveMethod(),
                         LeaseTimeToLiveRequest.newBuilder().setID(leaseId).build(), true)
-                .thenApply(response -> { // engine thread
+                .thenApplyAsync(response -> {
                     if (response.getTTL() <= 0) {
                         throw new LeaseLostException(leaseId, "lease " + Long.toHexString(leaseId)
                                 + " does not exist in etcd (expired or revoked); grant a new one");
@@ -104,7 +104,7 @@ public final class LeaseManager {
                     track(lease);
                     sendKeepAlive(lease);
                     return lease;
-                });
+                }, engine);
     }
 
     /**
@@ -356,15 +356,27 @@ public final class LeaseManager {
 
         @Override
         public void onNext(LeaseKeepAliveResponse response) {
-            if (stream == requests) {
-                onKeepAliveResponse(response);
-            }
+            post(() -> {
+                if (stream == requests) {
+                    onKeepAliveResponse(response);
+                }
+            });
         }
 
         @Override
         public void onError(Throwable t) {
-            if (stream == requests) {
-                onStreamBroken(t);
+            post(() -> {
+                if (stream == requests) {
+                    onStreamBroken(t);
+                }
+            });
+        }
+
+        private void post(Runnable task) {
+            try {
+                engine.execute(task);
+            } catch (RejectedExecutionException closed) {
+                // the client closed: nothing left to keep alive
             }
         }
 

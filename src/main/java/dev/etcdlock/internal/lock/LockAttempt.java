@@ -75,6 +75,7 @@ public final class LockAttempt {
     }
 
     private void admitted() {
+        LockQueue.Acquisition started;
         synchronized (this) {
             if (stage == Stage.ABORTED) {
                 gate.leave();
@@ -82,8 +83,10 @@ public final class LockAttempt {
             }
             stage = Stage.IN_QUEUE;
             acquisition = queue.acquire(prefix, lease, waiting);
+            started = acquisition;
         }
-        acquisition.result().whenComplete((held, failure) -> {
+        started.start(); // outside the monitor: it sends the Txn
+        started.result().whenComplete((held, failure) -> {
             synchronized (this) {
                 if (stage == Stage.ABORTED) {
                     return; // abort() settles the result

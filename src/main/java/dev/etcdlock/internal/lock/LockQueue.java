@@ -5,6 +5,7 @@ import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdUnavailableException;
 import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.kv.Kv;
 import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.proto.Compare;
@@ -26,7 +27,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The queue under a lock name, as Go's Mutex and etcd's v3lock lay it out: each session's waiter key is
@@ -37,7 +38,7 @@ import java.util.concurrent.ScheduledExecutorService;
 public final class LockQueue {
     private final Kv kv;
     private final WatchMultiplexer watches;
-    private final ScheduledExecutorService engine;
+    private final SerialContext engine;
 
     public LockQueue(Engine engine) {
         this.kv = engine.kv();
@@ -65,7 +66,6 @@ public final class LockQueue {
         Acquisition a = new Acquisition(prefix, lease);
         waiting.add(a);
         a.result.whenComplete((held, failure) -> waiting.remove(a));
-        engine.execute(a::enqueue);
         return a;
     }
 
@@ -104,7 +104,7 @@ public final class LockQueue {
                 .setResult(Compare.CompareResult.EQUAL).setCreateRevision(createRevision).build();
     }
 
-    /** One waiter, from its Txn to holding or giving up. Engine thread, except {@link #abort()}. */
+    /** One waiter, from its Txn to holding or giving up. In the serial context, except {@link #abort()}. */
     public final class Acquisition implements WatchListener {
         private final ByteString prefix;
         private final ByteString key;
@@ -126,13 +126,22 @@ public final class LockQueue {
             return result;
         }
 
+        /** Sends the enqueue Txn. */
+        public void start() {
+            try {
+                engine.execute(this::enqueue);
+            } catch (RejectedExecutionException closed) {
+                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
+            }
+        }
+
         /**
          * Gives up waiting and removes the waiter key. Completes with true when the wait was aborted (the key is
          * then gone), with false when the lock had already been acquired (the caller holds it and must release).
          */
         public CompletableFuture<Boolean> abort() {
             CompletableFuture<Boolean> done = new CompletableFuture<>();
-            engine.execute(() -> {
+            Runnable abort = () -> {
                 if (aborted != null) {
                     aborted.whenComplete((v, t) -> done.complete(v));
                     return;
@@ -145,7 +154,14 @@ public final class LockQueue {
                 stopWatching();
                 result.completeExceptionally(new java.util.concurrent.CancellationException("lock wait aborted"));
                 removeKey().whenComplete((v, t) -> done.complete(true));
-            });
+            };
+            try {
+                engine.execute(abort);
+            } catch (RejectedExecutionException closed) {
+                // the client closed: its leases were revoked, which removed the waiter key
+                done.complete(!result.isDone() || result.isCompletedExceptionally());
+                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
+            }
             return done;
         }
 
@@ -183,7 +199,7 @@ public final class LockQueue {
                     "the session was closed while waiting for lock " + prefix.toStringUtf8());
             try {
                 engine.execute(() -> fail(why));
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
+            } catch (RejectedExecutionException closed) {
                 result.completeExceptionally(why);
             }
         }

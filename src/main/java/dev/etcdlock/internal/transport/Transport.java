@@ -1,6 +1,7 @@
 package dev.etcdlock.internal.transport;
 
 import dev.etcdlock.EtcdUnavailableException;
+import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.proto.MaintenanceGrpc;
 import dev.etcdlock.internal.proto.StatusRequest;
 import dev.etcdlock.internal.proto.StatusResponse;
@@ -24,15 +25,14 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The client's one gRPC channel to the etcd members, and the only class that makes calls on it.
  *
- * <p>Every callback of every call runs on the client's single engine thread ({@code executor}): that is what lets
- * the lease manager and the watch multiplexer keep their state without locks. Unary calls come back as
+ * <p>gRPC delivers callbacks on its Netty threads; the lease manager and the watch multiplexer move them into the
+ * client's {@link SerialContext}, which keeps their state without locks. Unary calls come back as
  * {@link CompletableFuture}s; reads are retried on other members until their deadline, a write only when etcd
  * certainly did not execute it (see {@link EtcdErrors}).
  */
@@ -49,13 +49,13 @@ public final class Transport {
     private final List<Endpoint> endpoints;
     private final ManagedChannel managedChannel;
     private final Channel channel;
-    private final ScheduledExecutorService executor;
+    private final SerialContext executor;
     private final Duration requestTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Calls not finished yet: close() fails them, since their callbacks cannot run once the engine stops. */
     private final Set<UnaryCall<?, ?>> live = ConcurrentHashMap.newKeySet();
 
-    public Transport(List<Endpoint> endpoints, ScheduledExecutorService executor, Duration requestTimeout) {
+    public Transport(List<Endpoint> endpoints, SerialContext executor, Duration requestTimeout) {
         this.endpoints = List.copyOf(endpoints);
         this.executor = executor;
         this.requestTimeout = requestTimeout;
@@ -63,7 +63,7 @@ public final class Transport {
                         InsecureChannelCredentials.create())
                 .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
                 .defaultLoadBalancingPolicy("round_robin")
-                .executor(executor)
+                .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
                 .proxyDetector(address -> null)
                 .keepAliveTime(10, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
@@ -77,7 +77,7 @@ public final class Transport {
         return endpoints;
     }
 
-    public ScheduledExecutorService executor() {
+    public SerialContext executor() {
         return executor;
     }
 

@@ -1,6 +1,7 @@
 package dev.etcdlock.internal.watch;
 
 import dev.etcdlock.ClientClosedException;
+import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.WatchCancelRequest;
 import dev.etcdlock.internal.proto.WatchCreateRequest;
@@ -21,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * resumes from the revision after the last one it delivered, so no event is lost or repeated. When that revision
  * was compacted, the subscribers get a {@link WatchCompactedException}.
  *
- * <p>State lives on the client's engine thread, where gRPC delivers the stream's callbacks; public methods hop there.
+ * <p>State lives in the client's {@link SerialContext}; stream callbacks, timers and public methods run their work
+ * there.
  */
 public final class WatchMultiplexer {
     private static final System.Logger LOG = System.getLogger(WatchMultiplexer.class.getName());
@@ -48,7 +49,7 @@ public final class WatchMultiplexer {
     private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
 
     private final Transport transport;
-    private final ScheduledExecutorService engine;
+    private final SerialContext engine;
     private final long lingerNanos;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
     private final AtomicInteger streamsOpened = new AtomicInteger();
@@ -509,15 +510,27 @@ public final class WatchMultiplexer {
 
         @Override
         public void onNext(WatchResponse response) {
-            if (stream == requests) {
-                onResponse(response);
-            }
+            post(() -> {
+                if (stream == requests) {
+                    onResponse(response);
+                }
+            });
         }
 
         @Override
         public void onError(Throwable t) {
-            if (stream == requests) {
-                onStreamBroken(t);
+            post(() -> {
+                if (stream == requests) {
+                    onStreamBroken(t);
+                }
+            });
+        }
+
+        private void post(Runnable task) {
+            try {
+                engine.execute(task);
+            } catch (RejectedExecutionException closed) {
+                // the client closed: its subscriptions were ended already
             }
         }
 
