@@ -17,7 +17,7 @@ import java.util.Objects;
  *
  * <p>One client holds one gRPC channel to all given members (calls go round-robin to those that are up, and move
  * to another member when one fails), one lease keep-alive stream for all its leases, one watch stream for all its
- * waiters, and one engine thread.
+ * waiters, and no thread of its own (its work runs on gRPC's shared Netty threads and one shared timer).
  *
  * <pre>{@code
  * try (EtcdLockClient client = EtcdLockClient.connect("http://127.0.0.1:2379")) {

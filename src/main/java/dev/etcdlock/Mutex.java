@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -139,19 +140,20 @@ public final class Mutex {
     }
 
     /**
-     * Waits without blocking a thread. Cancelling the future gives up the wait and removes the waiter key. The
-     * future completes on the client's engine thread: use the {@code *Async} variants for blocking work after it.
+     * Waits without blocking a thread. Cancelling the future gives up the wait and removes the waiter key. The future
+     * completes on the common {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads, so
+     * dependent actions may block.
      */
     public CompletableFuture<LockHandle> lockAsync() {
         LockAttempt attempt = start();
         CompletableFuture<LockHandle> out = new CompletableFuture<>();
-        attempt.result().whenComplete((held, t) -> {
+        attempt.result().whenCompleteAsync((held, t) -> {
             if (t != null) {
                 out.completeExceptionally(t instanceof CancellationException ? t : failure(t));
             } else if (!out.complete(handle(held))) {
                 handle(held).close(); // the caller cancelled while it was being acquired
             }
-        });
+        }, ForkJoinPool.commonPool());
         out.whenComplete((h, t) -> {
             if (out.isCancelled()) {
                 attempt.abort();

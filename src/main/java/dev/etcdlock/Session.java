@@ -6,6 +6,7 @@ import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -21,11 +22,20 @@ public final class Session implements AutoCloseable {
     private final SessionLocks locks;
     private final Lease lease;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final CompletableFuture<Void> lost = new CompletableFuture<>();
 
     Session(LeaseManager leases, SessionLocks locks) {
         this.leases = leases;
         this.locks = locks;
         this.lease = locks.lease();
+        // handed to the common pool: user actions on it must never run on, or block, etcd-lock's I/O threads
+        lease.done().whenCompleteAsync((v, failure) -> {
+            if (failure != null) {
+                lost.completeExceptionally(EtcdErrors.unwrap(failure));
+            } else {
+                lost.complete(null);
+            }
+        }, ForkJoinPool.commonPool());
     }
 
     /**
@@ -58,10 +68,10 @@ public final class Session implements AutoCloseable {
 
     /**
      * Completes normally when the session is closed, exceptionally with {@link LeaseLostException} when its lease
-     * is lost. Dependent actions run on the client's engine thread: do not block in them.
+     * is lost. Completes on the common {@link ForkJoinPool}, so dependent actions may block.
      */
     public CompletableFuture<Void> lost() {
-        return lease.done();
+        return lost;
     }
 
     /**

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * What one client owns: the engine thread, the channel, and the KV, lease and watch engines on top of it. The
+ * What one client owns: its serial context, the channel, and the KV, lease and watch engines on top of it. The
  * recipes use these; nothing here is public API.
  *
  * <p>Threads: none of its own. Work runs in the client's {@link SerialContext} on gRPC's Netty event loops and the
@@ -103,7 +103,7 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Revokes the leases this client granted (so its locks are released at once rather than after their TTL), ends
-     * all watches and streams, and stops the engine thread. Idempotent; bounded by about the request timeout.
+     * all watches and streams, and stops the serial context. Idempotent; bounded by about the request timeout.
      */
     @Override
     public void close() {

@@ -7,7 +7,7 @@ import java.util.concurrent.ScheduledFuture;
 
 /**
  * One etcd lease kept alive by the {@link LeaseManager}. Readable from any thread; its keep-alive bookkeeping is
- * touched only on the client's engine thread.
+ * touched only in the client's serial context.
  */
 public final class Lease {
     enum State { ACTIVE, REVOKED, LOST }
@@ -19,7 +19,7 @@ public final class Lease {
     private volatile long validUntilNanos;
     private volatile State state = State.ACTIVE;
 
-    // engine thread only
+    // serial context only
     final ArrayDeque<Long> unansweredSendTimes = new ArrayDeque<>(4);
     ScheduledFuture<?> keepAliveTimer;
     ScheduledFuture<?> expiryTimer;
@@ -56,8 +56,8 @@ public final class Lease {
 
     /**
      * Completes normally when the lease was revoked through the manager, exceptionally with a
-     * {@link dev.etcdlock.LeaseLostException} when it was lost. Dependent actions run on the engine thread: they must
-     * not block.
+     * {@link dev.etcdlock.LeaseLostException} when it was lost. Dependent actions run in the serial context, possibly
+     * on a Netty thread: they must not block.
      */
     public CompletableFuture<Void> done() {
         return done;

@@ -46,7 +46,7 @@ public final class LeaseManager {
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(1));
     private final AtomicInteger streamsOpened = new AtomicInteger();
 
-    // engine thread only
+    // serial context only
     private final Map<Long, Lease> leases = new HashMap<>();
     private ClientCallStreamObserver<LeaseKeepAliveRequest> stream;
     private boolean reopenScheduled;
@@ -201,7 +201,7 @@ public final class LeaseManager {
         return seconds;
     }
 
-    // ---- engine thread from here on ----
+    // ---- in the serial context from here on ----
 
     private void track(Lease lease) {
         if (closed) {

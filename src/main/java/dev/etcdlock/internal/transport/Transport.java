@@ -136,7 +136,7 @@ public final class Transport {
         return call.result;
     }
 
-    /** Opens a bidirectional stream; its callbacks run on the engine thread. Returns the request side. */
+    /** Opens a bidirectional stream; its callbacks run on gRPC's Netty threads. Returns the request side. */
     public <Q, R> io.grpc.stub.ClientCallStreamObserver<Q> openStream(MethodDescriptor<Q, R> method,
             StreamObserver<R> responses) {
         ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT);
@@ -145,7 +145,7 @@ public final class Transport {
 
     /**
      * Stops the channel and fails every unfinished call with {@link dev.etcdlock.ClientClosedException}. Streams
-     * end with a CANCELLED error on the engine thread if it still runs. Idempotent.
+     * end with a CANCELLED error. Idempotent.
      */
     public void close() {
         if (closed.compareAndSet(false, true)) {
@@ -160,7 +160,7 @@ public final class Transport {
         return managedChannel.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    /** A unary call and its retries; lives on the engine thread after the first attempt. */
+    /** A unary call and its retries; its callbacks come on gRPC's Netty threads, one at a time. */
     private final class UnaryCall<Q, R> implements StreamObserver<R> {
         final CompletableFuture<R> result = new CompletableFuture<>();
         private final MethodDescriptor<Q, R> method;

@@ -4,7 +4,7 @@ import dev.etcdlock.internal.proto.Event;
 import java.util.List;
 
 /**
- * Receives a subscription's events. Called on the client's engine thread: must not block.
+ * Receives a subscription's events. Called in the client's serial context, possibly on a Netty thread: must not block.
  */
 public interface WatchListener {
     /**

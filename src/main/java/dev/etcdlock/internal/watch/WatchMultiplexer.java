@@ -55,7 +55,7 @@ public final class WatchMultiplexer {
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger watchesCreated = new AtomicInteger();
 
-    // engine thread only
+    // serial context only
     private final Map<WatchSpec, List<Watch>> bySpec = new HashMap<>();
     private final Map<Long, Watch> byId = new HashMap<>();
     private final ArrayDeque<Watch> awaitingCreated = new ArrayDeque<>();
@@ -126,7 +126,7 @@ public final class WatchMultiplexer {
         private final long afterRevision;
         private final WatchListener listener;
         private final CompletableFuture<Void> ready = new CompletableFuture<>();
-        private Watch watch; // engine thread
+        private Watch watch; // serial context
         private volatile boolean ended;
 
         Subscription(WatchSpec spec, long afterRevision, WatchListener listener) {
@@ -140,7 +140,7 @@ public final class WatchMultiplexer {
             return ready;
         }
 
-        /** Stops delivery; no callback runs after this returns on the engine thread. Idempotent. */
+        /** Stops delivery; no callback runs after the cancel has run in the serial context. Idempotent. */
         public void cancel() {
             ended = true;
             try {
@@ -347,7 +347,7 @@ public final class WatchMultiplexer {
         }
     }
 
-    // ---- engine thread from here on ----
+    // ---- in the serial context from here on ----
 
     private void attach(Subscription s) {
         if (s.ended) {
