@@ -66,6 +66,9 @@ class MutexTest {
         List<Tenure> tenures = java.util.Collections.synchronizedList(new ArrayList<>());
         List<EtcdLockClient> clients = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(workers);
+        java.net.URI metrics = java.net.URI.create(etcd.clientEndpoints().get(0) + "/metrics");
+        double watchRequestsBefore = EtcdMetrics.read(metrics, "grpc_server_msg_received_total",
+                "grpc_method=\"Watch\"");
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
@@ -98,6 +101,11 @@ class MutexTest {
         }
         assertExclusive(tenures, workers * rounds);
         assertEquals(0, keysUnder(name), "no keys left under the lock name");
+        // watch creates and cancels received by etcd: one shared watch per client, not one per wait
+        double watchRequests = EtcdMetrics.read(metrics, "grpc_server_msg_received_total", "grpc_method=\"Watch\"")
+                - watchRequestsBefore;
+        assertTrue(watchRequests <= 2 * workers, watchRequests + " watch requests for " + workers * rounds
+                + " acquisitions");
     }
 
     @Test
