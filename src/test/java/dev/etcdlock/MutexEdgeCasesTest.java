@@ -49,7 +49,7 @@ class MutexEdgeCasesTest {
     }
 
     private static long keys(String name) {
-        return KeyCounter.count(etcd.clientEndpoints(), name + "/");
+        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
     }
 
     private static void revokeFromOutside(long leaseId) {

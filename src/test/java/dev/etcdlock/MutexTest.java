@@ -43,7 +43,7 @@ class MutexTest {
     }
 
     private static long keysUnder(String name) {
-        return KeyCounter.count(etcd.clientEndpoints(), name + "/");
+        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
     }
 
     private static void assertExclusive(List<Tenure> tenures, int expected) {

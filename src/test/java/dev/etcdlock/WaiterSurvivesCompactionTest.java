@@ -29,7 +29,7 @@ class WaiterSurvivesCompactionTest {
             LockHandle held = holder.mutex(name).lock();
             CompletableFuture<LockHandle> waiting = waiter.mutex(name).lockAsync();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (KeyCounter.count(etcd.clientEndpoints(), name + "/") < 2) {
+            while (EtcdKeys.count(etcd.clientEndpoints(), name + "/") < 2) {
                 assertTrue(System.nanoTime() < deadline, "waiter enqueued");
                 Thread.sleep(10);
             }
@@ -49,7 +49,7 @@ class WaiterSurvivesCompactionTest {
             try (LockHandle mine = waiting.get(10, TimeUnit.SECONDS)) {
                 assertTrue(mine.fencingToken() > held.fencingToken());
             }
-            assertEquals(0, KeyCounter.count(etcd.clientEndpoints(), name + "/"));
+            assertEquals(0, EtcdKeys.count(etcd.clientEndpoints(), name + "/"));
         }
     }
 }

@@ -8,21 +8,28 @@ public final class Main {
     private Main() {
     }
 
+    /** Kept referenced: java.util.logging holds loggers weakly, and a collected one forgets its level. */
+    private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
+
     public static void main(String[] args) {
+        // gRPC logs at INFO when streams are cut at close ("Received data on closed stream"): noise on a CLI's stderr.
+        GRPC_LOG.setLevel(java.util.logging.Level.WARNING);
         System.exit(run(args, System.out, System.err));
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            usage(out);
+        if (args.length == 0 || Options.isHelp(args[0]) || args[0].equals("help")) {
+            usage(args.length == 0 ? err : out);
             return args.length == 0 ? 2 : 0;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         try {
             return switch (args[0]) {
-                case "check" -> CheckCommand.run(Options.parse(rest), out);
+                case "check" -> check(Options.parse(rest), out);
+                case "demo" -> DemoCommand.run(Options.parse(rest), out);
+                case "lock" -> LockCommand.run(rest, out, err);
                 default -> {
-                    err.println("unknown command '" + args[0] + "'");
+                    err.println("etcd-lock: unknown command '" + args[0] + "'");
                     usage(err);
                     yield 2;
                 }
@@ -30,10 +37,33 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             err.println("etcd-lock: " + e.getMessage());
             return 2;
-        } catch (RuntimeException e) {
-            err.println("etcd-lock: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("etcd-lock: interrupted");
+            return 130;
+        } catch (Exception e) {
+            err.println("etcd-lock: " + (e.getMessage() != null ? e.getMessage() : e.toString()));
             return 1;
+        } finally {
+            out.flush();
+            err.flush();
         }
+    }
+
+    private static int check(Options options, PrintStream out) {
+        if (options.help()) {
+            out.println("""
+                    usage: java -jar etcd-lock.jar check [--endpoints a,b,c]
+
+                    Connects to etcd and exercises what locks stand on: a 2 s lease kept alive past twice its TTL,
+                    and a watch that sees the lease's key deleted when the lease is revoked.
+
+                    options:
+                      --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd)
+                      -h, --help          this text""");
+            return 0;
+        }
+        return CheckCommand.run(options, out);
     }
 
     private static void usage(PrintStream out) {
@@ -43,9 +73,13 @@ public final class Main {
                 commands:
                   check    connect to etcd and exercise what locks stand on: a lease kept alive past its TTL,
                            a watch that sees the lease's key go when the lease is revoked
+                  demo     two app instances take turns on one lock; shows the wait and the fencing tokens
+                  lock     lock <name> [--ttl N] [--timeout D] [--] [command args...]: a drop-in for
+                           etcdctl lock: run a command while holding the lock, or hold it until interrupted
 
                 options:
-                  --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd)
-                  -h, --help          this text""");
+                  --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start
+                                      a throwaway local etcd, lock uses 127.0.0.1:2379 as etcdctl does)
+                  -h, --help          this text; <command> --help for a command's own""");
     }
 }
