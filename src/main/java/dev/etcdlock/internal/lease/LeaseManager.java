@@ -12,10 +12,9 @@ import dev.etcdlock.internal.proto.LeaseKeepAliveResponse;
 import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import dev.etcdlock.internal.proto.LeaseTimeToLiveRequest;
 import dev.etcdlock.internal.transport.Backoff;
+import dev.etcdlock.internal.transport.ContextStream;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import dev.etcdlock.internal.transport.Transport;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -48,7 +47,7 @@ public final class LeaseManager {
 
     // serial context only
     private final Map<Long, Lease> leases = new HashMap<>();
-    private ClientCallStreamObserver<LeaseKeepAliveRequest> stream;
+    private ContextStream<LeaseKeepAliveRequest> stream;
     private boolean reopenScheduled;
     private volatile boolean closed;
 
@@ -184,7 +183,7 @@ public final class LeaseManager {
 
     private void closeStream() {
         if (stream != null) {
-            stream.cancel("etcd-lock client closed", null);
+            stream.cancel("etcd-lock client closed");
             stream = null;
         }
     }
@@ -244,16 +243,14 @@ public final class LeaseManager {
             return;
         }
         lease.unansweredSendTimes.addLast(now);
-        stream.onNext(LeaseKeepAliveRequest.newBuilder().setID(lease.id()).build());
+        stream.send(LeaseKeepAliveRequest.newBuilder().setID(lease.id()).build());
     }
 
     private void openStream() {
         if (closed || reopenScheduled) {
             return;
         }
-        StreamHandler handler = new StreamHandler();
-        stream = transport.openStream(LeaseGrpc.getLeaseKeepAliveMethod(), handler);
-        handler.requests = stream;
+        stream = transport.openStream(LeaseGrpc.getLeaseKeepAliveMethod(), this::onKeepAliveResponse, this::onStreamBroken);
         streamsOpened.incrementAndGet();
         for (Lease lease : leases.values()) {
             lease.unansweredSendTimes.clear();
@@ -262,10 +259,10 @@ public final class LeaseManager {
     }
 
     private void restartStream() {
-        ClientCallStreamObserver<LeaseKeepAliveRequest> old = stream;
+        ContextStream<LeaseKeepAliveRequest> old = stream;
         stream = null;
         if (old != null) {
-            old.cancel("keep-alive stream stalled", null);
+            old.cancel("keep-alive stream stalled");
         }
         scheduleReopen();
     }
@@ -347,42 +344,6 @@ public final class LeaseManager {
                     + "acquire again with a new session"));
         } else {
             lease.done().complete(null);
-        }
-    }
-
-    /** Callbacks of one stream; those of a replaced stream are ignored. */
-    private final class StreamHandler implements StreamObserver<LeaseKeepAliveResponse> {
-        ClientCallStreamObserver<LeaseKeepAliveRequest> requests;
-
-        @Override
-        public void onNext(LeaseKeepAliveResponse response) {
-            post(() -> {
-                if (stream == requests) {
-                    onKeepAliveResponse(response);
-                }
-            });
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            post(() -> {
-                if (stream == requests) {
-                    onStreamBroken(t);
-                }
-            });
-        }
-
-        private void post(Runnable task) {
-            try {
-                engine.execute(task);
-            } catch (RejectedExecutionException closed) {
-                // the client closed: nothing left to keep alive
-            }
-        }
-
-        @Override
-        public void onCompleted() {
-            onError(new IllegalStateException("etcd closed the keep-alive stream"));
         }
     }
 

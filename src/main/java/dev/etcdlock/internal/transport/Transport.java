@@ -22,6 +22,8 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
+import io.grpc.stub.ClientCallStreamObserver;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
@@ -136,11 +138,18 @@ public final class Transport {
         return call.result;
     }
 
-    /** Opens a bidirectional stream; its callbacks run on gRPC's Netty threads. Returns the request side. */
-    public <Q, R> io.grpc.stub.ClientCallStreamObserver<Q> openStream(MethodDescriptor<Q, R> method,
-            StreamObserver<R> responses) {
+    /**
+     * Opens a bidirectional stream whose messages and end are handled by {@code onMessage} and {@code onClosed} in
+     * the serial context. Call from the serial context.
+     */
+    public <Q, R> ContextStream<Q> openStream(MethodDescriptor<Q, R> method, Consumer<R> onMessage,
+            Consumer<Throwable> onClosed) {
+        return ContextStream.open(this, method, onMessage, onClosed);
+    }
+
+    <Q, R> ClientCallStreamObserver<Q> startStream(MethodDescriptor<Q, R> method, StreamObserver<R> responses) {
         ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT);
-        return (io.grpc.stub.ClientCallStreamObserver<Q>) ClientCalls.asyncBidiStreamingCall(call, responses);
+        return (ClientCallStreamObserver<Q>) ClientCalls.asyncBidiStreamingCall(call, responses);
     }
 
     /**

@@ -9,11 +9,10 @@ import dev.etcdlock.internal.proto.WatchGrpc;
 import dev.etcdlock.internal.proto.WatchRequest;
 import dev.etcdlock.internal.proto.WatchResponse;
 import dev.etcdlock.internal.transport.Backoff;
+import dev.etcdlock.internal.transport.ContextStream;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import dev.etcdlock.internal.transport.Transport;
 import io.grpc.Status;
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -59,7 +58,7 @@ public final class WatchMultiplexer {
     private final Map<WatchSpec, List<Watch>> bySpec = new HashMap<>();
     private final Map<Long, Watch> byId = new HashMap<>();
     private final ArrayDeque<Watch> awaitingCreated = new ArrayDeque<>();
-    private ClientCallStreamObserver<WatchRequest> stream;
+    private ContextStream<WatchRequest> stream;
     private long lastWatchId;
     private boolean reopenScheduled;
     private boolean closed;
@@ -114,7 +113,7 @@ public final class WatchMultiplexer {
             byId.clear();
             awaitingCreated.clear();
             if (stream != null) {
-                stream.cancel("etcd-lock client closed", null);
+                stream.cancel("etcd-lock client closed");
                 stream = null;
             }
         });
@@ -247,7 +246,7 @@ public final class WatchMultiplexer {
             if (state == State.ACTIVE && stream != null) {
                 state = State.CANCELLING;
                 detach();
-                stream.onNext(WatchRequest.newBuilder()
+                stream.send(WatchRequest.newBuilder()
                         .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(id)).build());
             } else if (state == State.RESUMING) {
                 state = State.DEAD;
@@ -378,9 +377,7 @@ public final class WatchMultiplexer {
         if (closed || reopenScheduled) {
             return;
         }
-        StreamHandler handler = new StreamHandler();
-        stream = transport.openStream(WatchGrpc.getWatchMethod(), handler);
-        handler.requests = stream;
+        stream = transport.openStream(WatchGrpc.getWatchMethod(), this::onResponse, this::onStreamBroken);
         streamsOpened.incrementAndGet();
         awaitingCreated.clear();
         byId.clear();
@@ -406,7 +403,7 @@ public final class WatchMultiplexer {
         if (watch.spec.noPut()) {
             create.addFilters(WatchCreateRequest.FilterType.NOPUT);
         }
-        stream.onNext(WatchRequest.newBuilder().setCreateRequest(create).build());
+        stream.send(WatchRequest.newBuilder().setCreateRequest(create).build());
     }
 
     private void onResponse(WatchResponse response) {
@@ -436,7 +433,7 @@ public final class WatchMultiplexer {
             if (watch.state == State.DEAD) {
                 // its last subscriber left while the create was on its way: take it back
                 watch.state = State.CANCELLING;
-                stream.onNext(WatchRequest.newBuilder()
+                stream.send(WatchRequest.newBuilder()
                         .setCancelRequest(WatchCancelRequest.newBuilder().setWatchId(watch.id)).build());
                 return;
             }
@@ -502,41 +499,5 @@ public final class WatchMultiplexer {
                 openStream();
             }
         }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
-    }
-
-    /** Callbacks of one stream; those of a replaced stream are ignored. */
-    private final class StreamHandler implements StreamObserver<WatchResponse> {
-        ClientCallStreamObserver<WatchRequest> requests;
-
-        @Override
-        public void onNext(WatchResponse response) {
-            post(() -> {
-                if (stream == requests) {
-                    onResponse(response);
-                }
-            });
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            post(() -> {
-                if (stream == requests) {
-                    onStreamBroken(t);
-                }
-            });
-        }
-
-        private void post(Runnable task) {
-            try {
-                engine.execute(task);
-            } catch (RejectedExecutionException closed) {
-                // the client closed: its subscriptions were ended already
-            }
-        }
-
-        @Override
-        public void onCompleted() {
-            onError(new IllegalStateException("etcd closed the watch stream"));
-        }
     }
 }
