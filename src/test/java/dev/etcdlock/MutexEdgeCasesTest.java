@@ -185,6 +185,20 @@ class MutexEdgeCasesTest {
     }
 
     @Test
+    void lockingWithALeaseEtcdNoLongerHasIsALostLeaseNotAnEtcdError() throws Exception {
+        Session session = client.newSession(Duration.ofSeconds(30)); // the next keep-alive is 10 s away
+        revokeFromOutside(session.leaseId());
+        LeaseLostException tryLost = assertThrows(LeaseLostException.class,
+                () -> session.mutex("/edge/gone").tryLock());
+        assertTrue(tryLost.getMessage().contains("open a new session"), tryLost.getMessage());
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> session.mutex("/edge/gone").lockAsync().get(5, TimeUnit.SECONDS));
+        assertInstanceOf(LeaseLostException.class, e.getCause());
+        assertEquals(0, keys("/edge/gone"));
+        session.close();
+    }
+
+    @Test
     void closingTheSessionEndsItsWaitsAndReleasesItsLocks() throws Exception {
         String name = "/edge/close";
         Session a = client.newSession();

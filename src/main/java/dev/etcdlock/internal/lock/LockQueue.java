@@ -82,7 +82,16 @@ public final class LockQueue {
                 .addSuccess(RequestOp.newBuilder().setRequestPut(
                         PutRequest.newBuilder().setKey(key).setLease(lease.id())))
                 .build();
-        return kv.txn(txn).thenApply(r -> r.getSucceeded() ? new Held(prefix, key, r.getHeader().getRevision(), r.getHeader().getRevision()) : null);
+        if (!lease.isValid()) {
+            return CompletableFuture.failedFuture(leaseLost(lease, prefix));
+        }
+        return kv.txn(txn).handle((r, failure) -> {
+            if (failure != null) {
+                throw leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.toException(failure, "tryLock", true);
+            }
+            return r.getSucceeded() ? new Held(prefix, key, r.getHeader().getRevision(), r.getHeader().getRevision())
+                    : null;
+        });
     }
 
     /**
@@ -96,6 +105,16 @@ public final class LockQueue {
                         DeleteRangeRequest.newBuilder().setKey(held.key())))
                 .build();
         return kv.txn(txn).thenApply(TxnResponse::getSucceeded);
+    }
+
+    private static boolean leaseGone(Throwable failure) {
+        return EtcdErrors.kind(failure) == EtcdErrors.Kind.LEASE_NOT_FOUND;
+    }
+
+    private static LeaseLostException leaseLost(Lease lease, ByteString prefix) {
+        return new LeaseLostException(lease.id(), "the session's lease " + Long.toHexString(lease.id())
+                + " is gone, so its place in the queue of " + prefix.toStringUtf8() + " is gone too; "
+                + "open a new session and try again");
     }
 
     /** The comparison that holds while {@code key} is the one created at {@code createRevision}. */
@@ -205,6 +224,10 @@ public final class LockQueue {
         }
 
         private void enqueued(TxnResponse response, Throwable failure) {
+            if (failure != null && leaseGone(failure)) {
+                fail(lostException()); // etcd refused the Put: the lease is gone, and so nothing was written
+                return;
+            }
             if (failure != null) {
                 outcomeUnknown = EtcdErrors.unwrap(failure) instanceof EtcdUnavailableException u
                         && u.isOutcomeUnknown();
@@ -345,9 +368,7 @@ public final class LockQueue {
         }
 
         private LeaseLostException lostException() {
-            return new LeaseLostException(lease.id(), "the session's lease " + Long.toHexString(lease.id())
-                    + " is gone, so its place in the queue of " + prefix.toStringUtf8() + " is gone too; "
-                    + "open a new session and try again");
+            return leaseLost(lease, prefix);
         }
     }
 }
