@@ -83,6 +83,8 @@ class MutexEdgeCasesTest {
                 }));
                 awaitKeys(name, i + 2); // enqueued before the next one starts
             }
+            Thread.sleep(200);
+            assertEquals(List.of(), order, "nobody may get the lock while it is held");
             first.unlock();
             CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
         } finally {

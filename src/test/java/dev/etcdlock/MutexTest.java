@@ -46,6 +46,15 @@ class MutexTest {
         return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
     }
 
+    /** Unprotected read-modify-write: concurrent holders would lose increments. */
+    private static volatile long counter;
+
+    private static void criticalSection() {
+        long read = counter;
+        Thread.yield();
+        counter = read + 1;
+    }
+
     private static void assertExclusive(List<Tenure> tenures, int expected) {
         assertEquals(expected, tenures.size());
         List<Tenure> byStart = new ArrayList<>(tenures);
@@ -64,6 +73,7 @@ class MutexTest {
         int workers = 8;
         int rounds = 200;
         List<Tenure> tenures = java.util.Collections.synchronizedList(new ArrayList<>());
+        long counterBefore = counter;
         List<EtcdLockClient> clients = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(workers);
         java.net.URI metrics = java.net.URI.create(etcd.clientEndpoints().get(0) + "/metrics");
@@ -81,6 +91,7 @@ class MutexTest {
                         for (int i = 0; i < rounds; i++) {
                             try (LockHandle lock = mutex.lock(Duration.ofSeconds(30))) {
                                 long from = System.nanoTime();
+                                criticalSection();
                                 long to = System.nanoTime();
                                 tenures.add(new Tenure(worker, from, to, lock.fencingToken()));
                             }
@@ -100,6 +111,7 @@ class MutexTest {
             clients.forEach(EtcdLockClient::close);
         }
         assertExclusive(tenures, workers * rounds);
+        assertEquals(workers * rounds, counter - counterBefore, "no increment lost in the critical section");
         assertEquals(0, keysUnder(name), "no keys left under the lock name");
         // watch creates and cancels received by etcd: one shared watch per client, not one per wait
         double watchRequests = EtcdMetrics.read(metrics, "grpc_server_msg_received_total", "grpc_method=\"Watch\"")
@@ -114,6 +126,7 @@ class MutexTest {
         int threads = 8;
         int rounds = 200;
         List<Tenure> tenures = java.util.Collections.synchronizedList(new ArrayList<>());
+        long counterBefore = counter;
         AtomicInteger inside = new AtomicInteger();
         try (Session session = client.newSession(Duration.ofSeconds(10))) {
             Mutex mutex = session.mutex(name);
@@ -126,6 +139,7 @@ class MutexTest {
                         try (LockHandle lock = mutex.lock(Duration.ofSeconds(30))) {
                             assertEquals(1, inside.incrementAndGet(), "two threads inside at once");
                             long from = System.nanoTime();
+                            criticalSection();
                             long to = System.nanoTime();
                             inside.decrementAndGet();
                             tenures.add(new Tenure(worker, from, to, lock.fencingToken()));
@@ -139,7 +153,8 @@ class MutexTest {
             }
             pool.shutdownNow();
         }
-        assertEquals(threads * rounds, tenures.size());
+        assertExclusive(tenures, threads * rounds);
+        assertEquals(threads * rounds, counter - counterBefore, "no increment lost in the critical section");
         assertEquals(0, keysUnder(name));
     }
 
