@@ -43,6 +43,14 @@ public final class Kv {
         return transport.call(KVGrpc.getTxnMethod(), request, isReadOnly(request));
     }
 
+    /**
+     * A Txn whose compares make a repeat harmless (a guarded delete, a put-if-absent that reads back what it finds):
+     * retried after transport failures like a read.
+     */
+    public CompletableFuture<TxnResponse> idempotentTxn(TxnRequest request) {
+        return transport.call(KVGrpc.getTxnMethod(), request, true);
+    }
+
     public CompletableFuture<CompactionResponse> compact(long revision) {
         return transport.call(KVGrpc.getCompactMethod(),
                 CompactionRequest.newBuilder().setRevision(revision).build(), false);

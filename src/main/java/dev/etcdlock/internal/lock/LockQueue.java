@@ -2,7 +2,6 @@ package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.ClientClosedException;
-import dev.etcdlock.EtcdUnavailableException;
 import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.SerialContext;
@@ -74,23 +73,35 @@ public final class LockQueue {
      * with null when the lock is taken by someone else.
      */
     public CompletableFuture<Held> tryAcquire(ByteString prefix, Lease lease) {
+        if (!lease.isValid()) {
+            return CompletableFuture.failedFuture(leaseLost(lease, prefix));
+        }
         ByteString key = keyOf(prefix, lease.id());
+        // Else reads the first key, so that a repeat after an unanswered first try finds its own key holding the
+        // lock: that makes the Txn safe to retry.
         TxnRequest txn = TxnRequest.newBuilder()
                 .addCompare(Compare.newBuilder().setKey(prefix).setRangeEnd(Kv.prefixEnd(prefix))
                         .setTarget(Compare.CompareTarget.CREATE).setResult(Compare.CompareResult.EQUAL)
                         .setCreateRevision(0))
                 .addSuccess(RequestOp.newBuilder().setRequestPut(
                         PutRequest.newBuilder().setKey(key).setLease(lease.id())))
+                .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(prefix)
+                        .setRangeEnd(Kv.prefixEnd(prefix)).setLimit(1)
+                        .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
                 .build();
-        if (!lease.isValid()) {
-            return CompletableFuture.failedFuture(leaseLost(lease, prefix));
-        }
-        return kv.txn(txn).handle((r, failure) -> {
+        return kv.idempotentTxn(txn).handle((r, failure) -> {
             if (failure != null) {
                 throw leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.toException(failure, "tryLock", true);
             }
-            return r.getSucceeded() ? new Held(prefix, key, r.getHeader().getRevision(), r.getHeader().getRevision())
-                    : null;
+            long revision = r.getHeader().getRevision();
+            if (r.getSucceeded()) {
+                return new Held(prefix, key, revision, revision);
+            }
+            List<KeyValue> first = r.getResponses(0).getResponseRange().getKvsList();
+            if (!first.isEmpty() && first.get(0).getKey().equals(key)) {
+                return new Held(prefix, key, first.get(0).getCreateRevision(), revision); // ours, from the first try
+            }
+            return null;
         });
     }
 
@@ -104,7 +115,7 @@ public final class LockQueue {
                 .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
                         DeleteRangeRequest.newBuilder().setKey(held.key())))
                 .build();
-        return kv.txn(txn).thenApply(TxnResponse::getSucceeded);
+        return kv.idempotentTxn(txn).thenApply(TxnResponse::getSucceeded); // guarded: a repeat deletes nothing
     }
 
     private static boolean leaseGone(Throwable failure) {
@@ -202,7 +213,8 @@ public final class LockQueue {
                     .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
                     .addFailure(queueRead())
                     .build();
-            kv.txn(txn).whenCompleteAsync(this::enqueued, engine);
+            // a repeat takes the Else branch and reads back the key the first try put: safe to retry
+            kv.idempotentTxn(txn).whenCompleteAsync(this::enqueued, engine);
         }
 
         private RequestOp queueRead() {
@@ -229,8 +241,7 @@ public final class LockQueue {
                 return;
             }
             if (failure != null) {
-                outcomeUnknown = EtcdErrors.unwrap(failure) instanceof EtcdUnavailableException u
-                        && u.isOutcomeUnknown();
+                outcomeUnknown = EtcdErrors.kind(failure) == EtcdErrors.Kind.UNAVAILABLE;
                 fail(EtcdErrors.unwrap(failure));
                 if (outcomeUnknown) {
                     removeKey(); // the Put may have been applied: leave nothing behind
@@ -308,7 +319,7 @@ public final class LockQueue {
                             .setRangeEnd(Kv.prefixEnd(prefix)).setKeysOnly(true)
                             .setMaxCreateRevision(createRevision - 1)))
                     .build();
-            kv.txn(txn).whenCompleteAsync((response, failure) -> {
+            kv.idempotentTxn(txn).whenCompleteAsync((response, failure) -> { // reads only
                 if (result.isDone()) {
                     return;
                 }
@@ -364,7 +375,7 @@ public final class LockQueue {
                         .setResult(Compare.CompareResult.EQUAL).setLease(lease.id()));
             }
             txn.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)));
-            return kv.txn(txn.build()).handle((r, t) -> null);
+            return kv.idempotentTxn(txn.build()).handle((r, t) -> null); // guarded delete
         }
 
         private LeaseLostException lostException() {

@@ -158,10 +158,10 @@ public final class Transport {
      */
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            managedChannel.shutdownNow();
-            for (UnaryCall<?, ?> call : live) {
+            for (UnaryCall<?, ?> call : live) { // first, so they end as "closed", not as the cancels below
                 call.result.completeExceptionally(EtcdErrors.closed(call.method.getBareMethodName()));
             }
+            managedChannel.shutdownNow();
         }
     }
 
@@ -219,7 +219,11 @@ public final class Transport {
             if (result.isDone()) {
                 return;
             }
-            if (!closed.get() && EtcdErrors.retryable(t, idempotent)) {
+            if (closed.get()) {
+                result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
+                return;
+            }
+            if (EtcdErrors.retryable(t, idempotent)) {
                 if (backoff == null) {
                     backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(500));
                 }
