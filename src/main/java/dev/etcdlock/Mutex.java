@@ -74,14 +74,14 @@ public final class Mutex {
     }
 
     /**
-     * Waits at most {@code timeout}; {@code Duration.ZERO} gives one chance, after the enqueue round trip.
+     * Waits at most {@code timeout}.
      *
      * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
      * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
-     * @throws IllegalArgumentException when the timeout is negative
+     * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use {@link #tryLock()})
      */
     public LockHandle lock(Duration timeout) {
-        long nanos = nonNegative(timeout).toNanos();
+        long nanos = positive(timeout).toNanos();
         LockAttempt attempt = start();
         try {
             return await(attempt, nanos);
@@ -187,10 +187,11 @@ public final class Mutex {
         }
     }
 
-    private static Duration nonNegative(Duration timeout) {
+    private static Duration positive(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout
+                    + "; use tryLock() to take the lock only if it is free");
         }
         return timeout;
     }

@@ -56,6 +56,15 @@ public final class Session implements AutoCloseable {
         return lease.id();
     }
 
+    /**
+     * How much longer the lease is certainly valid, counted on the monotonic clock from the send time of the last
+     * answered keep-alive; {@link Duration#ZERO} once it may have expired or the session is closed. No I/O.
+     */
+    public Duration remainingValidity() {
+        long left = lease.validUntilNanos() - System.nanoTime();
+        return isValid() && left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+    }
+
     /** The TTL etcd granted (etcd raises TTLs below its minimum, 2 s with default settings). */
     public Duration ttl() {
         return Duration.ofSeconds(lease.ttlSeconds());

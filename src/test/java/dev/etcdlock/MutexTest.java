@@ -227,5 +227,13 @@ class MutexTest {
         assertThrows(ClientClosedException.class, m::lock);
         assertThrows(ClientClosedException.class, () -> s.mutex("/x"));
         assertThrows(IllegalArgumentException.class, () -> client.newSession(Duration.ZERO));
+        try (Session open = client.newSession(Duration.ofSeconds(10))) {
+            Mutex mutex = open.mutex("/mutex-test/bad-timeouts");
+            assertThrows(IllegalArgumentException.class, () -> mutex.lock(Duration.ZERO));
+            assertThrows(IllegalArgumentException.class, () -> mutex.lock(Duration.ofSeconds(-1)));
+            Duration left = open.remainingValidity();
+            assertTrue(left.compareTo(Duration.ZERO) > 0 && left.compareTo(Duration.ofSeconds(10)) <= 0, left::toString);
+        }
+        assertEquals(Duration.ZERO, s.remainingValidity(), "closed");
     }
 }
