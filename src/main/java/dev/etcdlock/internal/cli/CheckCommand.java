@@ -3,7 +3,6 @@ package dev.etcdlock.internal.cli;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.lease.Lease;
-import dev.etcdlock.internal.local.LocalEtcdCluster;
 import dev.etcdlock.internal.proto.ClusterGrpc;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.Member;
@@ -30,14 +29,9 @@ final class CheckCommand {
 
     static int run(Options options, PrintStream out) {
         long t0 = System.nanoTime();
-        LocalEtcdCluster local = null;
-        List<String> endpoints = options.endpoints();
-        if (endpoints.isEmpty()) {
-            out.println("no --endpoints and no $ETCD_ENDPOINTS: starting a throwaway local etcd");
-            local = LocalEtcdCluster.start(1);
-            endpoints = local.clientEndpoints();
-        }
-        try (Engine engine = Engine.connect(Engine.Settings.of(endpoints))) {
+        try (EtcdTarget target = EtcdTarget.of(options, out);
+                Engine engine = Engine.connect(Engine.Settings.of(target.endpoints()))) {
+            List<String> endpoints = target.endpoints();
             StatusResponse status = engine.connectedStatus();
             line(out, t0, "connected to " + endpoints + ": etcd " + status.getVersion() + ", leader "
                     + Long.toHexString(status.getLeader()));
@@ -93,10 +87,6 @@ final class CheckCommand {
             return 130;
         } catch (Exception e) {
             throw e instanceof RuntimeException r ? r : new IllegalStateException(e.toString(), e);
-        } finally {
-            if (local != null) {
-                local.close();
-            }
         }
     }
 

@@ -7,7 +7,6 @@ import dev.etcdlock.Mutex;
 import dev.etcdlock.Session;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.kv.Kv;
-import dev.etcdlock.internal.local.LocalEtcdCluster;
 import dev.etcdlock.internal.proto.RangeRequest;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -48,19 +47,8 @@ final class DemoCommand {
             out.println(USAGE);
             return 0;
         }
-        List<String> endpoints = options.endpoints();
-        LocalEtcdCluster local = null;
-        if (endpoints.isEmpty()) {
-            out.println("no --endpoints and no $ETCD_ENDPOINTS: starting a throwaway local etcd");
-            local = LocalEtcdCluster.start(1);
-            endpoints = local.clientEndpoints();
-        }
-        try {
-            return new DemoCommand(out).run(endpoints);
-        } finally {
-            if (local != null) {
-                local.close();
-            }
+        try (EtcdTarget target = EtcdTarget.of(options, out)) {
+            return new DemoCommand(out).run(target.endpoints());
         }
     }
 
