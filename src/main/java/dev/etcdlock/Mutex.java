@@ -155,8 +155,8 @@ public final class Mutex {
             }
         }, ForkJoinPool.commonPool());
         out.whenComplete((h, t) -> {
-            if (out.isCancelled()) {
-                attempt.abort();
+            if (t != null) {
+                attempt.abort(); // cancelled, timed out (orTimeout) or failed: leave nothing behind
             }
         });
         return out;
@@ -176,7 +176,10 @@ public final class Mutex {
     /** Aborts the attempt; throws the error when undone, returns the lock when it was acquired meanwhile. */
     private LockHandle giveUp(LockAttempt attempt, Supplier<RuntimeException> error) {
         if (attempt.abort().join()) {
-            throw error.get();
+            Throwable cause = attempt.result().handle((held, failure) -> failure).join();
+            cause = EtcdErrors.unwrap(cause);
+            // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
+            throw cause instanceof CancellationException || cause == null ? error.get() : failure(cause);
         }
         return handle(attempt.result().join());
     }
@@ -241,6 +244,9 @@ public final class Mutex {
 
         @Override
         public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            if (time <= 0) {
+                return tryLock(); // Lock's contract: no wait at all
+            }
             LockAttempt attempt = start();
             try {
                 held.set(await(attempt, Math.max(0, unit.toNanos(time))));

@@ -2,7 +2,6 @@ package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lease.Lease;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 
@@ -19,15 +18,13 @@ public final class LockAttempt {
     private final Lease lease;
     private final CompletableFuture<LockQueue.Held> result = new CompletableFuture<>();
     private final CompletableFuture<Void> turn;
-    private Stage stage = Stage.AT_GATE; // guarded by this; no I/O under it
+    // guarded by this; no I/O under it
+    private Stage stage = Stage.AT_GATE;
     private LockQueue.Acquisition acquisition;
+    private CompletableFuture<Boolean> abortOutcome;
 
-    private final Set<LockQueue.Acquisition> waiting;
-
-    LockAttempt(LockQueue queue, LocalGate gate, ByteString prefix, Lease lease,
-            Set<LockQueue.Acquisition> waiting) {
+    LockAttempt(LockQueue queue, LocalGate gate, ByteString prefix, Lease lease) {
         this.queue = queue;
-        this.waiting = waiting;
         this.gate = gate;
         this.prefix = prefix;
         this.lease = lease;
@@ -41,37 +38,64 @@ public final class LockAttempt {
     }
 
     /**
-     * Stops waiting. Completes with true once the attempt is undone (its waiter key, if any, deleted), with false
-     * when the lock had already been acquired: {@link #result()} then holds it and the caller must release it.
+     * Stops waiting. Completes with true once the attempt is undone (its waiter key, if any, deleted; the result
+     * failed), with false when the lock had already been acquired: {@link #result()} then holds it and the caller
+     * must release it.
      */
     public CompletableFuture<Boolean> abort() {
         LockQueue.Acquisition inQueue;
+        CompletableFuture<Boolean> outcome = new CompletableFuture<>();
         synchronized (this) {
             switch (stage) {
                 case DONE:
-                    return CompletableFuture.completedFuture(result.isCompletedExceptionally() ? Boolean.TRUE
-                            : Boolean.FALSE);
+                    return result.handle((held, failure) -> failure != null);
                 case ABORTED:
-                    return CompletableFuture.completedFuture(true);
+                    return abortOutcome;
                 case AT_GATE:
                     stage = Stage.ABORTED;
+                    abortOutcome = CompletableFuture.completedFuture(true);
                     turn.cancel(false); // if the turn came meanwhile, admitted() sees ABORTED and passes it on
                     result.completeExceptionally(new CancellationException("lock wait aborted"));
-                    return CompletableFuture.completedFuture(true);
+                    return abortOutcome;
                 default:
                     stage = Stage.ABORTED;
+                    abortOutcome = outcome;
                     inQueue = acquisition;
             }
         }
-        return inQueue.abort().thenApply(undone -> {
-            if (undone) {
+        inQueue.abort().whenComplete((undone, t) -> {
+            if (undone == null || undone) {
+                // keep a real failure that came first (lease lost, etcd error) rather than report a plain abort
+                Throwable cause = inQueue.result().handle((held, failure) -> failure).join();
+                result.completeExceptionally(cause != null ? cause : new CancellationException("lock wait aborted"));
                 gate.leave();
-                result.completeExceptionally(new CancellationException("lock wait aborted"));
+                outcome.complete(true);
             } else {
                 result.complete(inQueue.result().join());
+                outcome.complete(false);
             }
-            return undone;
         });
+        return outcome;
+    }
+
+    /** The session's lease ended ({@code failure} null: closed by its owner): end the attempt at once. */
+    void leaseEnded(Throwable failure) {
+        LockQueue.Acquisition inQueue;
+        synchronized (this) {
+            if (stage == Stage.AT_GATE) {
+                stage = Stage.ABORTED;
+                abortOutcome = CompletableFuture.completedFuture(true);
+                turn.cancel(false);
+                RuntimeException why = LockQueue.whyEnded(lease, prefix);
+                result.completeExceptionally(why != null ? why : LockQueue.sessionClosed(prefix));
+                return;
+            }
+            if (stage != Stage.IN_QUEUE) {
+                return;
+            }
+            inQueue = acquisition;
+        }
+        inQueue.leaseEnded(failure);
     }
 
     private void admitted() {
@@ -82,28 +106,25 @@ public final class LockAttempt {
                 return;
             }
             stage = Stage.IN_QUEUE;
-            acquisition = queue.acquire(prefix, lease, waiting);
+            acquisition = queue.acquisition(prefix, lease);
             started = acquisition;
         }
+        started.result().whenComplete(this::settle);
         started.start(); // outside the monitor: it sends the Txn
-        started.result().whenComplete((held, failure) -> {
-            synchronized (this) {
-                if (stage == Stage.ABORTED) {
-                    return; // abort() settles the result
-                }
-                stage = Stage.DONE;
-            }
-            if (failure != null) {
-                gate.leave();
-                result.completeExceptionally(failure);
-            } else {
-                result.complete(held);
-            }
-        });
     }
 
-    /** The gate of the session and name, to be left when the lock is released. */
-    public void leaveGate() {
-        gate.leave();
+    private void settle(LockQueue.Held held, Throwable failure) {
+        synchronized (this) {
+            if (stage == Stage.ABORTED) {
+                return; // abort() settles the result
+            }
+            stage = Stage.DONE;
+        }
+        if (failure != null) {
+            result.completeExceptionally(failure); // before the gate lets the next attempt in
+            gate.leave();
+        } else {
+            result.complete(held);
+        }
     }
 }

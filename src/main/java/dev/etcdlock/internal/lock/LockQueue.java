@@ -25,16 +25,23 @@ import dev.etcdlock.internal.watch.WatchSpec;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The queue under a lock name, as Go's Mutex and etcd's v3lock lay it out: each session's waiter key is
  * {@code <name>/<lease id in hex>}, attached to the session's lease, and the key with the lowest create revision
  * holds the lock. A waiter holds it once every key created before its own is gone; that set only shrinks, so it is
  * read once (in the enqueuing Txn) and then maintained from delete events of the client's shared prefix watch.
+ *
+ * <p>Each attempt writes a nonce as the key's value. Cleanup deletes only a key that still carries the attempt's own
+ * nonce, so an attempt given up while its Txn was in flight can never delete the key of the attempt after it.
  */
 public final class LockQueue {
+    private static final int STALE_KEY_RETRIES = 3;
+
     private final Kv kv;
     private final WatchMultiplexer watches;
     private final SerialContext engine;
@@ -57,15 +64,9 @@ public final class LockQueue {
         return prefix.concat(ByteString.copyFromUtf8(Long.toHexString(leaseId)));
     }
 
-    /**
-     * Starts waiting for {@code prefix}; the result completes once held, or fails. While it waits, the acquisition
-     * is in {@code waiting}, which the session uses to end it when its lease ends.
-     */
-    public Acquisition acquire(ByteString prefix, Lease lease, Set<Acquisition> waiting) {
-        Acquisition a = new Acquisition(prefix, lease);
-        waiting.add(a);
-        a.result.whenComplete((held, failure) -> waiting.remove(a));
-        return a;
+    /** A new waiter for {@code prefix}; {@link Acquisition#start()} sends its enqueue Txn. */
+    public Acquisition acquisition(ByteString prefix, Lease lease) {
+        return new Acquisition(prefix, lease);
     }
 
     /**
@@ -73,10 +74,12 @@ public final class LockQueue {
      * with null when the lock is taken by someone else.
      */
     public CompletableFuture<Held> tryAcquire(ByteString prefix, Lease lease) {
-        if (!lease.isValid()) {
-            return CompletableFuture.failedFuture(leaseLost(lease, prefix));
+        RuntimeException ended = whyEnded(lease, prefix);
+        if (ended != null) {
+            return CompletableFuture.failedFuture(ended);
         }
         ByteString key = keyOf(prefix, lease.id());
+        ByteString nonce = newNonce();
         // Else reads the first key, so that a repeat after an unanswered first try finds its own key holding the
         // lock: that makes the Txn safe to retry.
         TxnRequest txn = TxnRequest.newBuilder()
@@ -84,21 +87,25 @@ public final class LockQueue {
                         .setTarget(Compare.CompareTarget.CREATE).setResult(Compare.CompareResult.EQUAL)
                         .setCreateRevision(0))
                 .addSuccess(RequestOp.newBuilder().setRequestPut(
-                        PutRequest.newBuilder().setKey(key).setLease(lease.id())))
+                        PutRequest.newBuilder().setKey(key).setValue(nonce).setLease(lease.id())))
                 .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(prefix)
                         .setRangeEnd(Kv.prefixEnd(prefix)).setLimit(1)
                         .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
                 .build();
         return kv.idempotentTxn(txn).handle((r, failure) -> {
             if (failure != null) {
-                throw leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.toException(failure, "tryLock", true);
+                if (leaseGone(failure)) {
+                    throw leaseLost(lease, prefix);
+                }
+                removeIfOurs(key, nonce); // the Put may have been applied
+                throw EtcdErrors.toException(failure, "tryLock", true);
             }
             long revision = r.getHeader().getRevision();
             if (r.getSucceeded()) {
                 return new Held(prefix, key, revision, revision);
             }
             List<KeyValue> first = r.getResponses(0).getResponseRange().getKvsList();
-            if (!first.isEmpty() && first.get(0).getKey().equals(key)) {
+            if (!first.isEmpty() && first.get(0).getKey().equals(key) && first.get(0).getValue().equals(nonce)) {
                 return new Held(prefix, key, first.get(0).getCreateRevision(), revision); // ours, from the first try
             }
             return null;
@@ -118,8 +125,23 @@ public final class LockQueue {
         return kv.idempotentTxn(txn).thenApply(TxnResponse::getSucceeded); // guarded: a repeat deletes nothing
     }
 
-    private static boolean leaseGone(Throwable failure) {
-        return EtcdErrors.kind(failure) == EtcdErrors.Kind.LEASE_NOT_FOUND;
+    /** The comparison that holds while {@code key} is the one created at {@code createRevision}. */
+    public static Compare ownership(ByteString key, long createRevision) {
+        return Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
+                .setResult(Compare.CompareResult.EQUAL).setCreateRevision(createRevision).build();
+    }
+
+    /** Why a lock call cannot start on this lease, or null: closed by its owner, or lost. */
+    static RuntimeException whyEnded(Lease lease, ByteString prefix) {
+        if (lease.done().isDone()) {
+            return lease.done().isCompletedExceptionally() ? leaseLost(lease, prefix) : sessionClosed(prefix);
+        }
+        return lease.isValid() ? null : leaseLost(lease, prefix);
+    }
+
+    static RuntimeException sessionClosed(ByteString prefix) {
+        return new ClientClosedException("the session was closed while locking " + prefix.toStringUtf8()
+                + "; open a new one");
     }
 
     private static LeaseLostException leaseLost(Lease lease, ByteString prefix) {
@@ -128,21 +150,37 @@ public final class LockQueue {
                 + "open a new session and try again");
     }
 
-    /** The comparison that holds while {@code key} is the one created at {@code createRevision}. */
-    public static Compare ownership(ByteString key, long createRevision) {
-        return Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
-                .setResult(Compare.CompareResult.EQUAL).setCreateRevision(createRevision).build();
+    private static boolean leaseGone(Throwable failure) {
+        return EtcdErrors.kind(failure) == EtcdErrors.Kind.LEASE_NOT_FOUND;
     }
 
-    /** One waiter, from its Txn to holding or giving up. In the serial context, except {@link #abort()}. */
+    private static ByteString newNonce() {
+        return ByteString.copyFromUtf8(Long.toHexString(ThreadLocalRandom.current().nextLong()));
+    }
+
+    /** Deletes {@code key} only while it carries {@code nonce}. Never fails; a repeat is harmless. */
+    private CompletableFuture<Void> removeIfOurs(ByteString key, ByteString nonce) {
+        TxnRequest txn = TxnRequest.newBuilder()
+                .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.VALUE)
+                        .setResult(Compare.CompareResult.EQUAL).setValue(nonce))
+                .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)))
+                .build();
+        return kv.idempotentTxn(txn).handle((r, t) -> null);
+    }
+
+    /** One waiter, from its Txn to holding or giving up. In the serial context, except where said. */
     public final class Acquisition implements WatchListener {
         private final ByteString prefix;
         private final ByteString key;
         private final Lease lease;
+        private final ByteString nonce = newNonce();
         private final CompletableFuture<Held> result = new CompletableFuture<>();
+        /** Completes once no enqueue Txn of this attempt is in flight any more. */
+        private final CompletableFuture<Void> settled = new CompletableFuture<>();
         private final Set<ByteString> ahead = new HashSet<>();
         private long createRevision; // 0 until the enqueue Txn answered
-        private boolean outcomeUnknown;
+        private boolean sent;
+        private int staleRetries;
         private WatchMultiplexer.Subscription subscription;
         private CompletableFuture<Boolean> aborted;
 
@@ -156,22 +194,25 @@ public final class LockQueue {
             return result;
         }
 
-        /** Sends the enqueue Txn. */
+        /** Sends the enqueue Txn. Any thread. */
         public void start() {
-            try {
-                engine.execute(this::enqueue);
-            } catch (RejectedExecutionException closed) {
-                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
-            }
+            post(this::enqueue);
+        }
+
+        /** The session's lease ended ({@code failure} null: closed by its owner). Any thread. */
+        public void leaseEnded(Throwable failure) {
+            RuntimeException why = failure != null ? EtcdErrors.toException(failure, "lock", false)
+                    : sessionClosed(prefix);
+            post(() -> fail(why));
         }
 
         /**
-         * Gives up waiting and removes the waiter key. Completes with true when the wait was aborted (the key is
-         * then gone), with false when the lock had already been acquired (the caller holds it and must release).
+         * Gives up waiting and removes the waiter key. Completes with true once the wait is undone and the key gone,
+         * with false when the lock had already been acquired (the caller holds it and must release it). Any thread.
          */
         public CompletableFuture<Boolean> abort() {
             CompletableFuture<Boolean> done = new CompletableFuture<>();
-            Runnable abort = () -> {
+            post(() -> {
                 if (aborted != null) {
                     aborted.whenComplete((v, t) -> done.complete(v));
                     return;
@@ -182,38 +223,49 @@ public final class LockQueue {
                     return;
                 }
                 stopWatching();
-                result.completeExceptionally(new java.util.concurrent.CancellationException("lock wait aborted"));
-                removeKey().whenComplete((v, t) -> done.complete(true));
-            };
-            try {
-                engine.execute(abort);
-            } catch (RejectedExecutionException closed) {
-                // the client closed: its leases were revoked, which removed the waiter key
-                done.complete(!result.isDone() || result.isCompletedExceptionally());
-                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
-            }
+                result.completeExceptionally(new CancellationException("lock wait aborted"));
+                // wait for a Txn in flight first: a Put landing after the delete would stay behind
+                settled.thenCompose(v -> removeKey()).whenComplete((v, t) -> done.complete(true));
+            }, () -> done.complete(true)); // closed: the client revoked its leases, which removed the key
             return done;
         }
 
-        void enqueue() {
-            if (!lease.isValid()) {
-                fail(lostException());
+        private void post(Runnable task) {
+            post(task, () -> { });
+        }
+
+        private void post(Runnable task, Runnable ifClosed) {
+            try {
+                engine.execute(task);
+            } catch (RejectedExecutionException closed) {
+                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
+                settled.complete(null);
+                ifClosed.run();
+            }
+        }
+
+        private void enqueue() {
+            if (result.isDone()) {
+                settled.complete(null);
                 return;
             }
-            if (lease.done().isDone()) { // else the session tells us through leaseEnded
-                leaseEnded(lease.done().handle((v, t) -> t).join());
+            RuntimeException ended = whyEnded(lease, prefix);
+            if (ended != null) {
+                settled.complete(null);
+                fail(ended);
                 return;
             }
+            // a repeat of this Txn takes the Else branch and reads back the key the first try put: safe to retry
             TxnRequest txn = TxnRequest.newBuilder()
                     .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
                             .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
                     .addSuccess(RequestOp.newBuilder().setRequestPut(
-                            PutRequest.newBuilder().setKey(key).setLease(lease.id())))
+                            PutRequest.newBuilder().setKey(key).setValue(nonce).setLease(lease.id())))
                     .addSuccess(queueRead())
                     .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
                     .addFailure(queueRead())
                     .build();
-            // a repeat takes the Else branch and reads back the key the first try put: safe to retry
+            sent = true;
             kv.idempotentTxn(txn).whenCompleteAsync(this::enqueued, engine);
         }
 
@@ -224,41 +276,24 @@ public final class LockQueue {
                     .build();
         }
 
-        /** The session's lease ended ({@code failure} null: closed by its owner) while this was waiting. */
-        public void leaseEnded(Throwable failure) {
-            Throwable why = failure != null ? EtcdErrors.unwrap(failure) : new ClientClosedException(
-                    "the session was closed while waiting for lock " + prefix.toStringUtf8());
-            try {
-                engine.execute(() -> fail(why));
-            } catch (RejectedExecutionException closed) {
-                result.completeExceptionally(why);
-            }
-        }
-
         private void enqueued(TxnResponse response, Throwable failure) {
-            if (failure != null && leaseGone(failure)) {
-                fail(lostException()); // etcd refused the Put: the lease is gone, and so nothing was written
-                return;
-            }
             if (failure != null) {
-                outcomeUnknown = EtcdErrors.kind(failure) == EtcdErrors.Kind.UNAVAILABLE;
-                fail(EtcdErrors.unwrap(failure));
-                if (outcomeUnknown) {
-                    removeKey(); // the Put may have been applied: leave nothing behind
-                }
+                settled.complete(null);
+                fail(leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.unwrap(failure));
                 return;
             }
             if (response.getSucceeded()) {
                 createRevision = response.getHeader().getRevision();
             } else {
                 List<KeyValue> mine = response.getResponses(0).getResponseRange().getKvsList();
-                if (mine.isEmpty()) {
-                    fail(new IllegalStateException("waiter key " + key.toStringUtf8() + " vanished"));
+                if (mine.isEmpty() || !mine.get(0).getValue().equals(nonce)) {
+                    replaceStaleKey(mine);
                     return;
                 }
-                createRevision = mine.get(0).getCreateRevision(); // our key from an earlier, unfinished wait
+                createRevision = mine.get(0).getCreateRevision(); // ours: an earlier try of this Txn was applied
             }
-            if (aborted != null || result.isDone()) {
+            settled.complete(null);
+            if (result.isDone()) { // aborted or failed meanwhile
                 removeKey();
                 return;
             }
@@ -275,6 +310,26 @@ public final class LockQueue {
             }
         }
 
+        /**
+         * The session's key exists from an attempt that is over (its removal still on the way, or an unlock whose
+         * answer was lost): not ours to reuse, since its owner may still think it holds it. Delete that version
+         * and enqueue again.
+         */
+        private void replaceStaleKey(List<KeyValue> found) {
+            if (++staleRetries > STALE_KEY_RETRIES) {
+                settled.complete(null);
+                fail(new IllegalStateException("the waiter key " + key.toStringUtf8() + " keeps reappearing; is "
+                        + "the same lease used by another client?"));
+                return;
+            }
+            TxnRequest.Builder txn = TxnRequest.newBuilder();
+            if (!found.isEmpty()) {
+                txn.addCompare(ownership(key, found.get(0).getCreateRevision()));
+            }
+            txn.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)));
+            kv.idempotentTxn(txn.build()).whenCompleteAsync((r, t) -> enqueue(), engine);
+        }
+
         private void watchFrom(long revision) {
             subscription = watches.subscribe(WatchSpec.prefix(prefix).deletesOnly(), revision, this);
         }
@@ -289,7 +344,7 @@ public final class LockQueue {
                     continue;
                 }
                 if (e.getKv().getKey().equals(key)) {
-                    fail(lostException());
+                    fail(leaseLost(lease, prefix)); // our key went: lease revoked or expired
                     return;
                 }
                 ahead.remove(e.getKv().getKey());
@@ -304,6 +359,7 @@ public final class LockQueue {
             if (result.isDone()) {
                 return;
             }
+            subscription = null;
             if (error instanceof WatchCompactedException) {
                 reread();
             } else {
@@ -327,8 +383,9 @@ public final class LockQueue {
                     fail(EtcdErrors.unwrap(failure));
                     return;
                 }
-                if (response.getResponses(0).getResponseRange().getCount() == 0) {
-                    fail(lostException());
+                List<KeyValue> mine = response.getResponses(0).getResponseRange().getKvsList();
+                if (mine.isEmpty() || mine.get(0).getCreateRevision() != createRevision) {
+                    fail(leaseLost(lease, prefix));
                     return;
                 }
                 ahead.clear();
@@ -350,9 +407,12 @@ public final class LockQueue {
             }
         }
 
+        /** Ends the wait with {@code error} at once; the waiter key, if any, is removed in the background. */
         private void fail(Throwable error) {
             stopWatching();
-            result.completeExceptionally(error);
+            if (result.completeExceptionally(error)) {
+                settled.thenRun(this::removeKey);
+            }
         }
 
         private void stopWatching() {
@@ -363,23 +423,7 @@ public final class LockQueue {
         }
 
         private CompletableFuture<Void> removeKey() {
-            if (createRevision == 0 && !outcomeUnknown) {
-                return CompletableFuture.completedFuture(null);
-            }
-            TxnRequest.Builder txn = TxnRequest.newBuilder();
-            if (createRevision != 0) {
-                txn.addCompare(ownership(key, createRevision));
-            } else {
-                // the enqueue Put's outcome is unknown: our key, if it exists, carries our lease
-                txn.addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.LEASE)
-                        .setResult(Compare.CompareResult.EQUAL).setLease(lease.id()));
-            }
-            txn.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)));
-            return kv.idempotentTxn(txn.build()).handle((r, t) -> null); // guarded delete
-        }
-
-        private LeaseLostException lostException() {
-            return leaseLost(lease, prefix);
+            return sent ? removeIfOurs(key, nonce) : CompletableFuture.completedFuture(null);
         }
     }
 }

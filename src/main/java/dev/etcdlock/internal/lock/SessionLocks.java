@@ -12,17 +12,16 @@ public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
-
-    /** Acquisitions of this session still waiting: ended together when the lease ends. */
-    private final Set<LockQueue.Acquisition> waiting = ConcurrentHashMap.newKeySet();
+    /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
+    private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
 
     public SessionLocks(LockQueue queue, Lease lease) {
         this.queue = queue;
         this.lease = lease;
-        // one callback per session, not one per acquisition: a long-lived session must not pile them up
+        // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
-            for (LockQueue.Acquisition a : List.copyOf(waiting)) {
-                a.leaseEnded(failure);
+            for (LockAttempt attempt : List.copyOf(attempts)) {
+                attempt.leaseEnded(failure);
             }
         });
     }
@@ -31,12 +30,14 @@ public final class SessionLocks {
         return lease;
     }
 
-    public LockQueue queue() {
-        return queue;
-    }
-
     public LockAttempt lock(ByteString prefix) {
-        return new LockAttempt(queue, gate(prefix), prefix, lease, waiting);
+        LockAttempt attempt = new LockAttempt(queue, gate(prefix), prefix, lease);
+        attempts.add(attempt);
+        attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
+        if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
+            attempt.leaseEnded(lease.done().handle((v, t) -> t).join());
+        }
+        return attempt;
     }
 
     /** Completes with null when the lock is taken, by another session or another thread of this one. */
