@@ -9,8 +9,10 @@ import java.util.concurrent.CompletableFuture;
  * (as two goroutines on one Go session do). The monitor guards only the queue, never I/O.
  */
 final class LocalGate {
-    private final ArrayDeque<CompletableFuture<Void>> waiters = new ArrayDeque<>();
+    private ArrayDeque<CompletableFuture<Void>> waiters; // made when a second thread comes: most gates never need it
     private boolean taken;
+    /** Attempts and holders using this gate; changed only inside the owning map's compute, which drops it at 0. */
+    int users;
 
     /** Completes when the caller is admitted; cancel it to stop waiting. */
     CompletableFuture<Void> enter() {
@@ -20,6 +22,9 @@ final class LocalGate {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> turn = new CompletableFuture<>();
+            if (waiters == null) {
+                waiters = new ArrayDeque<>(2);
+            }
             waiters.addLast(turn);
             return turn;
         }
@@ -39,7 +44,7 @@ final class LocalGate {
         while (true) {
             CompletableFuture<Void> next;
             synchronized (this) {
-                next = waiters.pollFirst();
+                next = waiters == null ? null : waiters.pollFirst();
                 if (next == null) {
                     taken = false;
                     return;

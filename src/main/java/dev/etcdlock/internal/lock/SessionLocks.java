@@ -31,9 +31,14 @@ public final class SessionLocks {
     }
 
     public LockAttempt lock(ByteString prefix) {
-        LockAttempt attempt = new LockAttempt(queue, gate(prefix), prefix, lease);
+        LockAttempt attempt = new LockAttempt(queue, retainGate(prefix), prefix, lease);
         attempts.add(attempt);
-        attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
+        attempt.result().whenComplete((held, failure) -> {
+            attempts.remove(attempt);
+            if (failure != null) {
+                releaseGate(prefix); // a holder keeps its use of the gate until unlock
+            }
+        });
         if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
             attempt.leaseEnded(lease.done().handle((v, t) -> t).join());
         }
@@ -42,23 +47,41 @@ public final class SessionLocks {
 
     /** Completes with null when the lock is taken, by another session or another thread of this one. */
     public CompletableFuture<LockQueue.Held> tryLock(ByteString prefix) {
-        LocalGate gate = gate(prefix);
+        LocalGate gate = retainGate(prefix);
         if (!gate.tryEnter()) {
+            releaseGate(prefix);
             return CompletableFuture.completedFuture(null);
         }
         return queue.tryAcquire(prefix, lease).whenComplete((held, failure) -> {
             if (held == null) {
                 gate.leave();
+                releaseGate(prefix);
             }
         });
     }
 
     /** Deletes the key if still ours, then lets the next local thread in. */
     public CompletableFuture<Boolean> unlock(LockQueue.Held held) {
-        return queue.release(held).whenComplete((ok, failure) -> gate(held.prefix()).leave());
+        return queue.release(held).whenComplete((ok, failure) -> {
+            gates.get(held.prefix()).leave(); // present: the holder still uses it
+            releaseGate(held.prefix());
+        });
     }
 
-    private LocalGate gate(ByteString prefix) {
-        return gates.computeIfAbsent(prefix, p -> new LocalGate());
+    /** Number of lock names with a gate in use, for tests: gates go when nobody holds or waits. */
+    int gatesInUse() {
+        return gates.size();
+    }
+
+    private LocalGate retainGate(ByteString prefix) {
+        return gates.compute(prefix, (p, gate) -> {
+            LocalGate g = gate != null ? gate : new LocalGate();
+            g.users++;
+            return g;
+        });
+    }
+
+    private void releaseGate(ByteString prefix) {
+        gates.computeIfPresent(prefix, (p, gate) -> --gate.users == 0 ? null : gate);
     }
 }
