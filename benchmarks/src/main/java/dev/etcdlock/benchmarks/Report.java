@@ -1,0 +1,154 @@
+package dev.etcdlock.benchmarks;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The summary table of a JMH JSON result file, in Markdown: scenario, ours, jetcd, floor, ours/jetcd, ours/floor.
+ * {@code java -cp benchmarks.jar dev.etcdlock.benchmarks.Report results/latest.json}
+ */
+public final class Report {
+    /** One line of the table; {@code ratios} false for counts, where a ratio means nothing. */
+    record Row(String scenario, String unit, double ours, double jetcd, double floor, boolean ratios) {
+    }
+
+    public static void main(String[] args) throws IOException {
+        print(Path.of(args.length > 0 ? args[0] : "results/latest.json"), System.out);
+    }
+
+    static void print(Path json, PrintStream out) throws IOException {
+        List<Row> rows = rows(Results.load(json));
+        out.println("| scenario | unit | ours | jetcd | floor | ours/jetcd | ours/floor |");
+        out.println("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        for (Row r : rows) {
+            out.println("| " + r.scenario() + " | " + r.unit() + " | " + num(r.ours()) + " | " + num(r.jetcd())
+                    + " | " + num(r.floor()) + " | " + (r.ratios() ? ratio(r.ours(), r.jetcd()) : "")
+                    + " | " + (r.ratios() ? ratio(r.ours(), r.floor()) : "") + " |");
+        }
+    }
+
+    static List<Row> rows(Results res) {
+        List<Row> rows = new ArrayList<>();
+        String[] ours = {"impl", "etcdlock"};
+        String[] jetcd = {"impl", "jetcd"};
+
+        // uncontended, next to the raw cycle. Cycles/s from Throughput mode, or 1 / mean of SampleTime mode when
+        // only that ran (--quick): for one thread in a closed loop the two are the same number.
+        Results.Entry floorS = res.find("floor", "sample");
+        Results.Entry floorT = or(res.find("floor", "thrpt"), floorS);
+        Results.Entry oursS = res.find("uncontended", "sample", ours);
+        Results.Entry jetcdS = res.find("uncontended", "sample", jetcd);
+        Results.Entry oursT = or(res.find("uncontended", "thrpt", ours), oursS);
+        Results.Entry jetcdT = or(res.find("uncontended", "thrpt", jetcd), jetcdS);
+        add(rows, "uncontended lock+unlock", "cycles/s", oursT, jetcdT, floorT, Report::cyclesPerSecond, true);
+        add(rows, "uncontended p50", "µs", oursS, jetcdS, floorS, e -> e.percentileMicros("50.0"), true);
+        add(rows, "uncontended p99", "µs", oursS, jetcdS, floorS, e -> e.percentileMicros("99.0"), true);
+        perOp(rows, "uncontended", "cycle", oursT, jetcdT, floorT);
+
+        // contended, next to the delete ping-pong
+        Results.Entry pingPong = res.find("floorHandoff", "thrpt");
+        for (String c : new String[] {"2", "8", "32"}) {
+            Results.Entry o = res.find("contended", "thrpt", "impl", "etcdlock", "contenders", c);
+            Results.Entry j = res.find("contended", "thrpt", "impl", "jetcd", "contenders", c);
+            if (o == null && j == null) {
+                continue;
+            }
+            add(rows, "contended " + c, "acquisitions/s", o, j, pingPong, Results.Entry::perSecond, true);
+            add(rows, "contended " + c + " handoff p50", "µs", o, j, null, e -> e.secondary("handoff.p50"), true);
+            add(rows, "contended " + c + " handoff p99", "µs", o, j, null, e -> e.secondary("handoff.p99"), true);
+            add(rows, "contended " + c + " fairness min/mean", "ratio", o, j, null,
+                    e -> e.secondary("fairness.worstMinOverMean"), true);
+            add(rows, "contended " + c + " exclusion violations", "#", o, j, null,
+                    e -> e.secondary("exclusion.violations"), false);
+            perOp(rows, "contended " + c, "acquisition", o, j, null);
+        }
+
+        for (String n : new String[] {"1", "8", "64"}) {
+            add(rows, "independent " + n + " threads", "cycles/s",
+                    res.find("independent", "thrpt", "impl", "etcdlock", "locks", n),
+                    res.find("independent", "thrpt", "impl", "jetcd", "locks", n), null,
+                    Results.Entry::perSecond, true);
+        }
+
+        for (String p : new String[] {"1", "64"}) {
+            Results.Entry o = res.find("holdMany", "ss", "impl", "etcdlock", "parallelism", p);
+            Results.Entry j = res.find("holdMany", "ss", "impl", "jetcd", "parallelism", p);
+            if (o == null && j == null) {
+                continue;
+            }
+            String label = "holdMany " + (p.equals("1") ? "sequential" : p + "-way parallel");
+            add(rows, label + " acquire 10,000", "locks/s", o, j, null, Results.Entry::ratePerSecondFromTime, true);
+            add(rows, label + " release 10,000", "ms", o, j, null, e -> e.secondary("holdMany.releaseMs"), true);
+            add(rows, label + " retained heap per held lock", "bytes", o, j, null,
+                    e -> e.secondary("holdMany.retainedBytesPerLock"), true);
+            add(rows, label + " heap left per released name", "bytes", o, j, null,
+                    e -> e.secondary("holdMany.leftBytesPerReleasedName"), false);
+            add(rows, label + " Watch streams opened", "#", o, j, null, e -> e.secondary("streams.watch"), false);
+            add(rows, label + " LeaseKeepAlive streams opened", "#", o, j, null,
+                    e -> e.secondary("streams.keepAlive"), false);
+        }
+        return rows;
+    }
+
+    private static Results.Entry or(Results.Entry a, Results.Entry b) {
+        return a != null ? a : b;
+    }
+
+    private static double cyclesPerSecond(Results.Entry e) {
+        return e.mode().equals("thrpt") ? e.perSecond() : e.ratePerSecondFromTime();
+    }
+
+    private static void perOp(List<Row> rows, String scenario, String op, Results.Entry o, Results.Entry j,
+            Results.Entry floor) {
+        add(rows, scenario + " client CPU", "µs/" + op, o, j, floor, e -> e.secondary("cpu.client"), true);
+        add(rows, scenario + " client CPU, Java threads only", "µs/" + op, o, j, floor,
+                e -> e.secondary("cpu.client") - e.secondary("cpu.threads.vm"), true);
+        add(rows, scenario + " etcd CPU", "µs/" + op, o, j, floor, e -> e.secondary("cpu.etcd"), true);
+        Results.Entry any = o != null ? o : j;
+        if (any != null && !Double.isNaN(any.secondary("gc.alloc.rate.norm"))) {
+            add(rows, scenario + " allocation", "B/" + op, o, j, floor, e -> e.secondary("gc.alloc.rate.norm"), true);
+        }
+    }
+
+    private static void add(List<Row> rows, String scenario, String unit, Results.Entry ours, Results.Entry jetcd,
+            Results.Entry floor, ToDoubleFunction<Results.Entry> value, boolean ratios) {
+        if (ours == null && jetcd == null && floor == null) {
+            return;
+        }
+        rows.add(new Row(scenario, unit, of(ours, value), of(jetcd, value), of(floor, value), ratios));
+    }
+
+    private static double of(Results.Entry e, ToDoubleFunction<Results.Entry> value) {
+        return e == null ? Double.NaN : value.applyAsDouble(e);
+    }
+
+    static String num(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return "—";
+        }
+        double a = Math.abs(v);
+        if (a >= 100 || v == Math.rint(v)) {
+            return String.format(Locale.ROOT, "%,.0f", v);
+        }
+        if (a >= 10) {
+            return String.format(Locale.ROOT, "%.1f", v);
+        }
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    static String ratio(double a, double b) {
+        if (Double.isNaN(a) || Double.isNaN(b) || b == 0) {
+            return "";
+        }
+        double r = a / b;
+        return String.format(Locale.ROOT, r >= 10 ? "%.0f×" : "%.2f×", r);
+    }
+
+    private Report() {
+    }
+}
