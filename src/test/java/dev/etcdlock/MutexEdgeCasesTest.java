@@ -22,34 +22,20 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What happens at the edges: order, interruption, cancellation, lost leases, closed sessions, the Lock view. */
-class MutexEdgeCasesTest {
-    private static EtcdTestCluster etcd;
-    private static EtcdLockClient client;
+class MutexEdgeCasesTest extends OneEtcdOneClient {
     /** Plays "somebody else": revokes leases from outside. */
     private static Engine outsider;
 
     @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        client = EtcdLockClient.connect(String.join(",", etcd.clientEndpoints()));
+    static void startOutsider() {
         outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
     }
 
     @AfterAll
-    static void stop() {
+    static void stopOutsider() {
         if (outsider != null) {
             outsider.close();
         }
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
-
-    private static long keys(String name) {
-        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
     }
 
     private static void revokeFromOutside(long leaseId) {

@@ -15,34 +15,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Lock;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Races found in review: each test failed before its fix. */
-class MutexRacesTest {
-    private static EtcdTestCluster etcd;
-    private static EtcdLockClient client;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        client = EtcdLockClient.connect(String.join(",", etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
-
-    private static long keys(String name) {
-        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
-    }
+class MutexRacesTest extends OneEtcdOneClient {
 
     @Test
     void aWaitGivenUpWhileItsTxnIsInFlightNeverDeletesTheNextHoldersKey() throws Exception {

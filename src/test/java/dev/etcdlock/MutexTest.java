@@ -14,37 +14,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class MutexTest {
-    private static EtcdTestCluster etcd;
-    private static EtcdLockClient client;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        client = EtcdLockClient.connect(String.join(",", etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+class MutexTest extends OneEtcdOneClient {
 
     /** One holder's tenure: who, when (monotonic), with which token. */
     record Tenure(int worker, long from, long to, long token) {
     }
 
-    private static long keysUnder(String name) {
-        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
-    }
 
     /** Unprotected read-modify-write: concurrent holders would lose increments. */
     private static volatile long counter;
@@ -112,7 +89,7 @@ class MutexTest {
         }
         assertExclusive(tenures, workers * rounds);
         assertEquals(workers * rounds, counter - counterBefore, "no increment lost in the critical section");
-        assertEquals(0, keysUnder(name), "no keys left under the lock name");
+        assertEquals(0, keys(name), "no keys left under the lock name");
         // watch creates and cancels received by etcd: one shared watch per client, not one per wait
         double watchRequests = EtcdMetrics.read(metrics, "grpc_server_msg_received_total", "grpc_method=\"Watch\"")
                 - watchRequestsBefore;
@@ -155,7 +132,7 @@ class MutexTest {
         }
         assertExclusive(tenures, threads * rounds);
         assertEquals(threads * rounds, counter - counterBefore, "no increment lost in the critical section");
-        assertEquals(0, keysUnder(name));
+        assertEquals(0, keys(name));
     }
 
     @Test
@@ -166,14 +143,14 @@ class MutexTest {
             assertTrue(first.isPresent());
             assertTrue(b.mutex(name).tryLock().isEmpty(), "held by a");
             assertTrue(a.mutex(name).tryLock().isEmpty(), "not reentrant: held by this session's other handle");
-            assertEquals(1, keysUnder(name));
+            assertEquals(1, keys(name));
             first.get().unlock();
             Optional<LockHandle> second = b.mutex(name).tryLock();
             assertTrue(second.isPresent());
             assertTrue(second.get().fencingToken() > first.get().fencingToken());
             second.get().unlock();
         }
-        assertEquals(0, keysUnder(name));
+        assertEquals(0, keys(name));
     }
 
     @Test
@@ -187,10 +164,10 @@ class MutexTest {
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertTrue(tookMs >= 300 && tookMs < 2_000, "took " + tookMs + " ms");
             assertTrue(e.getMessage().contains("nothing was left"), e.getMessage());
-            assertEquals(1, keysUnder(name), "only the holder's key");
+            assertEquals(1, keys(name), "only the holder's key");
             assertTrue(held.isHeld());
         }
-        assertEquals(0, keysUnder(name));
+        assertEquals(0, keys(name));
     }
 
     @Test

@@ -15,7 +15,9 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Checks, against a real etcd, the pieces every lock stands on, and prints a timeline: connect, grant a lease, keep
@@ -66,13 +68,18 @@ final class CheckCommand {
             }).ready().get(10, TimeUnit.SECONDS);
             line(out, t0, "watching " + key.toStringUtf8() + " from revision " + (revision + 1));
 
-            Thread.sleep(TTL.multipliedBy(2).plusMillis(500).toMillis());
-            if (!lease.isValid()) {
+            long watchMs = TTL.multipliedBy(2).plusMillis(500).toMillis();
+            try {
+                // ends early only if the lease ends: that would be the failure this check looks for
+                lease.done().get(watchMs, TimeUnit.MILLISECONDS);
+                throw new IllegalStateException("lease " + Long.toHexString(lease.id()) + " ended unexpectedly");
+            } catch (TimeoutException stillAlive) {
+                line(out, t0, "lease still valid after " + watchMs + " ms (> 2 x TTL): kept alive, "
+                        + engine.leases().streamsOpened() + " keep-alive stream");
+            } catch (ExecutionException lost) {
                 throw new IllegalStateException("lease " + Long.toHexString(lease.id()) + " was lost: "
-                        + lease.done().handle((v, t) -> String.valueOf(t)).join());
+                        + lost.getCause().getMessage(), lost.getCause());
             }
-            line(out, t0, "lease still valid after " + TTL.multipliedBy(2).plusMillis(500).toMillis()
-                    + " ms (> 2 x TTL): kept alive, " + engine.leases().streamsOpened() + " keep-alive stream");
 
             engine.leases().revoke(lease).join();
             Event event = deleted.get(10, TimeUnit.SECONDS);
