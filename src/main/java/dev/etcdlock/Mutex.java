@@ -29,6 +29,9 @@ import java.util.function.Supplier;
  * etcd cannot be reached. In every case but success the waiter key is removed before the method returns.
  */
 public final class Mutex {
+    /** Longest lock name accepted, in UTF-8 bytes. */
+    public static final int MAX_NAME_BYTES = 64 * 1024;
+
     private final Session session;
     private final SessionLocks locks;
     private final String name;
@@ -41,6 +44,12 @@ public final class Mutex {
         }
         if (name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("lock name must not contain NUL characters: " + name.replace('\0', '?'));
+        }
+        int bytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes > MAX_NAME_BYTES) {
+            throw new IllegalArgumentException("lock name is " + bytes + " bytes; the limit is " + MAX_NAME_BYTES
+                    + " (every lock request carries the name several times, and etcd refuses requests over 1.5 MiB"
+                    + " by default): use a short key prefix like /my-app/locks/x");
         }
         this.session = session;
         this.locks = locks;

@@ -13,7 +13,9 @@ import io.grpc.ClientInterceptors;
 import io.grpc.Deadline;
 import io.grpc.ForwardingClientCall;
 import io.grpc.Grpc;
+import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -61,8 +63,10 @@ public final class Transport {
         this.endpoints = List.copyOf(endpoints);
         this.executor = executor;
         this.requestTimeout = requestTimeout;
-        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd",
-                        InsecureChannelCredentials.create())
+        // https:// means TLS, verified against the JVM's trusted CAs; never a silent fallback to plaintext
+        ChannelCredentials credentials = this.endpoints.get(0).tls() ? TlsChannelCredentials.create()
+                : InsecureChannelCredentials.create();
+        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", credentials)
                 .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
                 .defaultLoadBalancingPolicy("round_robin")
                 .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
@@ -101,13 +105,28 @@ public final class Transport {
         } catch (RuntimeException e) {
             Throwable cause = EtcdErrors.unwrap(e);
             Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
-            String reason = s == null ? String.valueOf(cause)
-                    : s.getCause() != null ? s.getCause().getMessage()
-                    : s.getCode() + (s.getDescription() == null ? "" : " (" + firstLine(s.getDescription()) + ")");
+            String reason = s == null ? String.valueOf(cause) : describe(s);
+            boolean tlsProblem = reason.contains("SSL") || reason.contains("TLS") || reason.contains("Ssl");
             throw new EtcdUnavailableException("could not reach any etcd endpoint of " + endpoints + " within "
-                    + timeout.toMillis() + " ms (last error: " + reason + "); check that etcd runs there and the "
-                    + "endpoints are right", false, cause);
+                    + timeout.toMillis() + " ms (last error: " + reason + "); "
+                    + (tlsProblem ? "the TLS handshake failed: check http:// versus https:// and the certificates"
+                            : "check that etcd runs there and the endpoints are right"), false, cause);
         }
+    }
+
+    /** The status and the messages along its cause chain: the root cause is often the one that explains. */
+    private static String describe(Status status) {
+        StringBuilder b = new StringBuilder(status.getCode().toString());
+        if (status.getDescription() != null) {
+            b.append(" (").append(firstLine(status.getDescription())).append(')');
+        }
+        for (Throwable c = status.getCause(); c != null; c = c.getCause()) {
+            b.append("; ").append(c.getClass().getSimpleName());
+            if (c.getMessage() != null) {
+                b.append(": ").append(firstLine(c.getMessage()));
+            }
+        }
+        return b.toString();
     }
 
     private static String firstLine(String text) {
