@@ -142,8 +142,21 @@ public final class EtcdLockClient implements AutoCloseable {
         private final List<String> endpoints = new ArrayList<>();
         private Duration connectTimeout = Duration.ofSeconds(5);
         private Duration requestTimeout = Duration.ofSeconds(10);
+        private dev.etcdlock.internal.transport.Credentials credentials;
 
         private Builder() {
+        }
+
+        /**
+         * Authenticates as this etcd user (for clusters with {@code etcdctl auth enable}). The token etcd hands out
+         * is renewed by itself when it expires. The password is kept in memory only and never printed.
+         *
+         * @throws IllegalArgumentException when the user name is empty
+         * @throws NullPointerException when either is null
+         */
+        public Builder credentials(String user, String password) {
+            this.credentials = new dev.etcdlock.internal.transport.Credentials(user, password);
+            return this;
         }
 
         /**
@@ -192,6 +205,7 @@ public final class EtcdLockClient implements AutoCloseable {
          *
          * @throws IllegalArgumentException when no endpoints were set or a host is unknown
          * @throws EtcdUnavailableException when no member answers within the connect timeout
+         * @throws EtcdRequestException when etcd refuses the credentials
          */
         public EtcdLockClient build() {
             if (endpoints.isEmpty()) {
@@ -200,7 +214,8 @@ public final class EtcdLockClient implements AutoCloseable {
             }
             Engine engine = Engine.connect(Engine.Settings.of(endpoints)
                     .withConnectTimeout(connectTimeout)
-                    .withRequestTimeout(requestTimeout));
+                    .withRequestTimeout(requestTimeout)
+                    .withCredentials(credentials));
             return new EtcdLockClient(engine, List.copyOf(endpoints));
         }
 

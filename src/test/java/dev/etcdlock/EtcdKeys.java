@@ -3,6 +3,7 @@ package dev.etcdlock;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.kv.Kv;
+import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.internal.proto.KeyValue;
 import dev.etcdlock.internal.proto.RangeRequest;
 import java.util.List;
@@ -27,5 +28,15 @@ public final class EtcdKeys {
 
     public static long count(List<String> endpoints, String prefix) {
         return under(endpoints, prefix).size();
+    }
+
+    /** The same, on an etcd with authentication enabled. */
+    public static long count(List<String> endpoints, String prefix, String user, String password) {
+        try (Engine engine = Engine.connect(Engine.Settings.of(endpoints)
+                .withCredentials(new Credentials(user, password)))) {
+            ByteString p = ByteString.copyFromUtf8(prefix);
+            return engine.kv().range(RangeRequest.newBuilder().setKey(p).setRangeEnd(Kv.prefixEnd(p))
+                    .setCountOnly(true).build()).join().getCount();
+        }
     }
 }

@@ -193,7 +193,7 @@ class EtcdctlInteropTest {
         p.waitFor(10, TimeUnit.SECONDS);
     }
 
-    private static boolean etcdctlAvailable() {
+    static boolean etcdctlAvailable() {
         try {
             Process p = new ProcessBuilder("etcdctl", "version").redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();

@@ -3,6 +3,7 @@ package dev.etcdlock.internal;
 import dev.etcdlock.internal.kv.Kv;
 import dev.etcdlock.internal.lease.LeaseManager;
 import dev.etcdlock.internal.proto.StatusResponse;
+import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.internal.transport.Endpoint;
 import dev.etcdlock.internal.transport.Transport;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
@@ -33,7 +34,7 @@ public final class Engine implements AutoCloseable {
     private Engine(Settings settings) {
         List<Endpoint> endpoints = Endpoint.parseAll(settings.endpoints());
         executor = new SerialContext();
-        transport = new Transport(endpoints, executor, settings.requestTimeout());
+        transport = new Transport(endpoints, executor, settings.requestTimeout(), settings.credentials());
         try {
             connectedStatus = transport.connect(settings.connectTimeout());
         } catch (RuntimeException e) {
@@ -56,23 +57,28 @@ public final class Engine implements AutoCloseable {
         return new Engine(settings);
     }
 
+    /** Client settings; {@code credentials} null when etcd runs without authentication. */
     public record Settings(List<String> endpoints, Duration connectTimeout, Duration requestTimeout,
-            Duration watchLinger) {
+            Duration watchLinger, Credentials credentials) {
 
         public static Settings of(List<String> endpoints) {
-            return new Settings(endpoints, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(2));
+            return new Settings(endpoints, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(2), null);
         }
 
         public Settings withConnectTimeout(Duration timeout) {
-            return new Settings(endpoints, timeout, requestTimeout, watchLinger);
+            return new Settings(endpoints, timeout, requestTimeout, watchLinger, credentials);
         }
 
         public Settings withRequestTimeout(Duration timeout) {
-            return new Settings(endpoints, connectTimeout, timeout, watchLinger);
+            return new Settings(endpoints, connectTimeout, timeout, watchLinger, credentials);
         }
 
         public Settings withWatchLinger(Duration linger) {
-            return new Settings(endpoints, connectTimeout, requestTimeout, linger);
+            return new Settings(endpoints, connectTimeout, requestTimeout, linger, credentials);
+        }
+
+        public Settings withCredentials(Credentials credentials) {
+            return new Settings(endpoints, connectTimeout, requestTimeout, watchLinger, credentials);
         }
     }
 

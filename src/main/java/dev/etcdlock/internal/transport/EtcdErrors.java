@@ -109,8 +109,22 @@ public final class EtcdErrors {
                     + (write ? "; etcd may or may not have applied it" : "") + "; check that etcd is running and "
                     + "reachable and has a leader", write, t);
             case CANCELLED -> new EtcdLockException(what + " was cancelled", t);
-            default -> new EtcdRequestException(what + " was refused by etcd: " + reason, t);
+            default -> new EtcdRequestException(what + " was refused by etcd: " + reason + hint(reason), t);
         };
+    }
+
+    /** What to do about the refusals a user can fix. */
+    private static String hint(String reason) {
+        if (reason.contains("user name is empty")) {
+            return "; etcd has authentication enabled: give the client credentials(user, password)";
+        }
+        if (reason.contains("authentication failed")) {
+            return "; check the user name and password";
+        }
+        if (reason.contains("permission denied")) {
+            return "; the user's roles do not grant access to these keys (etcdctl role grant-permission)";
+        }
+        return "";
     }
 
     public static Throwable unwrap(Throwable t) {

@@ -2,6 +2,8 @@ package dev.etcdlock.internal.transport;
 
 import dev.etcdlock.EtcdUnavailableException;
 import dev.etcdlock.internal.SerialContext;
+import dev.etcdlock.internal.proto.AuthGrpc;
+import dev.etcdlock.internal.proto.AuthenticateRequest;
 import dev.etcdlock.internal.proto.MaintenanceGrpc;
 import dev.etcdlock.internal.proto.StatusRequest;
 import dev.etcdlock.internal.proto.StatusResponse;
@@ -31,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The client's one gRPC channel to the etcd members, and the only class that makes calls on it.
@@ -59,14 +62,26 @@ public final class Transport {
     /** Calls not finished yet: close() fails them, since their callbacks cannot run once the engine stops. */
     private final Set<UnaryCall<?, ?>> live = ConcurrentHashMap.newKeySet();
 
+    private static final Metadata.Key<String> TOKEN = Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER);
+
+    private final Credentials credentials; // null: etcd without authentication
+    private final AtomicReference<String> token = new AtomicReference<>();
+    private final AtomicReference<CompletableFuture<String>> refreshing = new AtomicReference<>();
+
     public Transport(List<Endpoint> endpoints, SerialContext executor, Duration requestTimeout) {
+        this(endpoints, executor, requestTimeout, null);
+    }
+
+    public Transport(List<Endpoint> endpoints, SerialContext executor, Duration requestTimeout,
+            Credentials credentials) {
+        this.credentials = credentials;
         this.endpoints = List.copyOf(endpoints);
         this.executor = executor;
         this.requestTimeout = requestTimeout;
         // https:// means TLS, verified against the JVM's trusted CAs; never a silent fallback to plaintext
-        ChannelCredentials credentials = this.endpoints.get(0).tls() ? TlsChannelCredentials.create()
+        ChannelCredentials transportSecurity = this.endpoints.get(0).tls() ? TlsChannelCredentials.create()
                 : InsecureChannelCredentials.create();
-        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", credentials)
+        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", transportSecurity)
                 .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
                 .defaultLoadBalancingPolicy("round_robin")
                 .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
@@ -76,7 +91,7 @@ public final class Transport {
                 .maxInboundMessageSize(64 << 20)
                 .disableRetry() // retries are decided here, by what etcd's answer means
                 .build();
-        this.channel = ClientInterceptors.intercept(managedChannel, new RequireLeader());
+        this.channel = ClientInterceptors.intercept(managedChannel, new Headers());
     }
 
     public List<Endpoint> endpoints() {
@@ -100,8 +115,9 @@ public final class Transport {
      * built rather than at the first lock.
      */
     public StatusResponse connect(Duration timeout) {
+        StatusResponse status;
         try {
-            return call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), true, timeout).join();
+            status = call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), true, timeout).join();
         } catch (RuntimeException e) {
             Throwable cause = EtcdErrors.unwrap(e);
             Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
@@ -111,6 +127,49 @@ public final class Transport {
                     + timeout.toMillis() + " ms (last error: " + reason + "); "
                     + (tlsProblem ? "the TLS handshake failed: check http:// versus https:// and the certificates"
                             : "check that etcd runs there and the endpoints are right"), false, cause);
+        }
+        if (credentials != null) {
+            try {
+                refreshToken().join();
+            } catch (RuntimeException e) {
+                throw EtcdErrors.toException(e, "authenticating as etcd user '" + credentials.user() + "'", false);
+            }
+        }
+        return status;
+    }
+
+    /** True when calls carry an auth token (the client was given credentials). */
+    public boolean authenticates() {
+        return credentials != null;
+    }
+
+    /**
+     * Gets a new auth token (etcd's simple tokens expire after {@code --auth-token-ttl} of disuse). Concurrent
+     * callers share one Authenticate call.
+     */
+    public CompletableFuture<String> refreshToken() {
+        if (credentials == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("no credentials"));
+        }
+        while (true) {
+            CompletableFuture<String> current = refreshing.get();
+            if (current != null && !current.isDone()) {
+                return current;
+            }
+            CompletableFuture<String> mine = new CompletableFuture<>();
+            if (refreshing.compareAndSet(current, mine)) {
+                call(AuthGrpc.getAuthenticateMethod(), AuthenticateRequest.newBuilder()
+                        .setName(credentials.user()).setPassword(credentials.password()).build(), true)
+                        .whenComplete((r, t) -> {
+                            if (t != null) {
+                                mine.completeExceptionally(t);
+                            } else {
+                                token.set(r.getToken());
+                                mine.complete(r.getToken());
+                            }
+                        });
+                return mine;
+            }
         }
     }
 
@@ -196,6 +255,7 @@ public final class Transport {
         private final boolean idempotent;
         private final Deadline deadline;
         private Backoff backoff;
+        private boolean refreshedToken;
         private R value;
         private volatile ClientCall<Q, R> current;
 
@@ -242,6 +302,19 @@ public final class Transport {
                 result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
                 return;
             }
+            if (credentials != null && !refreshedToken && EtcdErrors.kind(t) == EtcdErrors.Kind.INVALID_AUTH_TOKEN
+                    && method != AuthGrpc.getAuthenticateMethod()) {
+                refreshedToken = true; // etcd refused it before executing it: get a new token and send it again
+                refreshToken().whenComplete((newToken, failure) -> {
+                    if (failure != null) {
+                        result.completeExceptionally(EtcdErrors.toException(failure, "authenticating as etcd user '"
+                                + credentials.user() + "'", false));
+                    } else {
+                        attempt();
+                    }
+                });
+                return;
+            }
             if (EtcdErrors.retryable(t, idempotent)) {
                 if (backoff == null) {
                     backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(500));
@@ -263,8 +336,8 @@ public final class Transport {
         }
     }
 
-    /** Adds {@code hasleader: true} to every call. */
-    private static final class RequireLeader implements ClientInterceptor {
+    /** Adds {@code hasleader: true} to every call, and the auth token once there is one. */
+    private final class Headers implements ClientInterceptor {
         @Override
         public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options,
                 Channel next) {
@@ -272,6 +345,12 @@ public final class Transport {
                 @Override
                 public void start(Listener<R> listener, Metadata headers) {
                     headers.put(HAS_LEADER, "true");
+                    String current = token.get();
+                    // never on Authenticate itself: etcd would refuse it for the very token it is to replace
+                    if (current != null && !method.getFullMethodName().equals(
+                            AuthGrpc.getAuthenticateMethod().getFullMethodName())) {
+                        headers.put(TOKEN, current);
+                    }
                     super.start(listener, headers);
                 }
             };

@@ -414,6 +414,25 @@ public final class WatchMultiplexer {
                 LOG.log(System.Logger.Level.WARNING, "etcd confirmed a watch that was not asked for: " + response);
                 return;
             }
+            if (response.getCanceled() && response.getCancelReason().contains("invalid auth token")
+                    && transport.authenticates()) {
+                // the stream carries the token it was opened with: get a new one and reopen, watches resume
+                byId.remove(watch.id);
+                ContextStream<WatchRequest> old = stream;
+                transport.refreshToken().whenComplete((t, e) -> {
+                    try {
+                        engine.execute(() -> {
+                            if (stream == old && stream != null) {
+                                stream.cancel("auth token expired");
+                                onStreamBroken(new IllegalStateException("auth token expired"));
+                            }
+                        });
+                    } catch (RejectedExecutionException closed) {
+                        // the client closed meanwhile
+                    }
+                });
+                return;
+            }
             if (response.getCanceled()) {
                 byId.remove(watch.id);
                 watch.detach();
