@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A connection to an etcd cluster, shared by every session and lock made from it. Open one per application and
@@ -69,15 +70,8 @@ public final class EtcdLockClient implements AutoCloseable {
      */
     public Session newSession(Duration ttl) {
         LeaseManager.ttlSecondsOf(ttl);
-        if (engine.isClosed()) {
-            throw new ClientClosedException("the etcd-lock client is closed; create a new one");
-        }
-        try {
-            Lease lease = engine.leases().grant(ttl).join();
-            return new Session(engine.leases(), new SessionLocks(lockQueue, lease));
-        } catch (RuntimeException e) {
-            throw EtcdErrors.toException(e, "granting a session lease", true);
-        }
+        checkOpen();
+        return openSession(engine.leases().grant(ttl), "granting a session lease");
     }
 
     /**
@@ -88,22 +82,27 @@ public final class EtcdLockClient implements AutoCloseable {
      * @throws EtcdUnavailableException when etcd cannot be reached
      */
     public Session attachSession(long leaseId) {
+        checkOpen();
+        return openSession(engine.leases().adopt(leaseId), "attaching lease " + Long.toHexString(leaseId));
+    }
+
+    private Session openSession(CompletableFuture<Lease> lease, String what) {
+        try {
+            return new Session(engine.leases(), new SessionLocks(lockQueue, lease.join()));
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, what, true);
+        }
+    }
+
+    private void checkOpen() {
         if (engine.isClosed()) {
             throw new ClientClosedException("the etcd-lock client is closed; create a new one");
-        }
-        try {
-            Lease lease = engine.leases().adopt(leaseId).join();
-            return new Session(engine.leases(), new SessionLocks(lockQueue, lease));
-        } catch (RuntimeException e) {
-            throw EtcdErrors.toException(e, "attaching lease " + Long.toHexString(leaseId), true);
         }
     }
 
     /** A transaction of writes guarded by held locks ({@link Txn#ifHeld(LockHandle)}). */
     public Txn txn() {
-        if (engine.isClosed()) {
-            throw new ClientClosedException("the etcd-lock client is closed; create a new one");
-        }
+        checkOpen();
         return new Txn(engine.kv());
     }
 
