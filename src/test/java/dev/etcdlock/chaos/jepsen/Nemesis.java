@@ -1,0 +1,209 @@
+package dev.etcdlock.chaos.jepsen;
+
+import com.google.protobuf.ByteString;
+import dev.etcdlock.chaos.TcpProxy;
+import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.local.LocalEtcdCluster;
+import dev.etcdlock.internal.proto.RangeRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The faults of the safety check, one at a time (or two together for {@link Fault#PAUSE_WORKER_DURING_LEADER_KILL}),
+ * each recorded with its time window so that the checker knows which pauses had the cluster to themselves.
+ */
+final class Nemesis {
+    enum Fault {
+        KILL_LEADER, KILL_MEMBER, PAUSE_MEMBER, PAUSE_WORKER, PAUSE_HOLDER, CRASH_WORKER, PROXY_HANG, PROXY_DROP, PROXY_DELAY,
+        COMPACT_WHILE_WAITING, QUORUM_LOSS, PAUSE_WORKER_DURING_LEADER_KILL;
+
+        /** Whether the fault touches etcd or the network, which can stretch or renew leases. */
+        boolean touchesCluster() {
+            return this != PAUSE_WORKER && this != PAUSE_HOLDER && this != CRASH_WORKER;
+        }
+    }
+
+    record Window(Fault fault, String target, long startMicros, long endMicros) {
+        @Override
+        public String toString() {
+            return fault + "(" + target + ") " + (endMicros - startMicros) / 1000 + " ms";
+        }
+    }
+
+    private final LocalEtcdCluster cluster;
+    private final List<TcpProxy> proxies;
+    private final WorkerProcesses workers;
+    private final Engine admin;
+    private final Duration ttl;
+    private final long workerSeconds;
+    private final Random random;
+    private final List<Window> windows = new ArrayList<>();
+    private final List<Checker.Pause> pauses = new ArrayList<>();
+
+    Nemesis(LocalEtcdCluster cluster, List<TcpProxy> proxies, WorkerProcesses workers, Engine admin, Duration ttl,
+            long workerSeconds, Random random) {
+        this.cluster = cluster;
+        this.proxies = proxies;
+        this.workers = workers;
+        this.admin = admin;
+        this.ttl = ttl;
+        this.workerSeconds = workerSeconds;
+        this.random = random;
+    }
+
+    List<Window> windows() {
+        return windows;
+    }
+
+    List<Checker.Pause> pauses() {
+        List<Checker.Pause> result = new ArrayList<>();
+        for (Checker.Pause p : pauses) {
+            boolean overlapped = windows.stream().anyMatch(w -> w.fault().touchesCluster()
+                    && w.startMicros() < p.endMicros() && w.endMicros() > p.startMicros());
+            result.add(new Checker.Pause(p.worker(), p.startMicros(), p.endMicros(), !overlapped));
+        }
+        return result;
+    }
+
+    void inject(Fault fault) throws Exception {
+        long start = LockWorker.now();
+        String target = switch (fault) {
+            case KILL_LEADER -> killAndRestart(leader());
+            case KILL_MEMBER -> killAndRestart(random.nextInt(cluster.size()));
+            case PAUSE_MEMBER -> {
+                int m = random.nextInt(cluster.size());
+                cluster.pause(m);
+                sleep(Duration.ofSeconds(4));
+                cluster.resume(m);
+                yield "member " + m;
+            }
+            case PAUSE_WORKER -> pauseWorker();
+            case PAUSE_HOLDER -> pauseHolder();
+            case CRASH_WORKER -> {
+                List<Integer> alive = workers.alive();
+                int w = alive.get(random.nextInt(alive.size()));
+                workers.kill(w);
+                long left = workerSeconds - (LockWorker.now() - startOfRun) / 1_000_000;
+                int replacement = workers.start(Math.max(5, left));
+                yield "worker " + w + ", replaced by " + replacement;
+            }
+            case PROXY_HANG -> {
+                int m = random.nextInt(proxies.size());
+                proxies.get(m).hang();
+                sleep(Duration.ofSeconds(4));
+                proxies.get(m).pass();
+                yield "member " + m;
+            }
+            case PROXY_DROP -> {
+                for (int i = 0; i < 5; i++) {
+                    proxies.forEach(TcpProxy::drop);
+                    sleep(Duration.ofMillis(300 + random.nextInt(400)));
+                }
+                yield "all, 5 times";
+            }
+            case PROXY_DELAY -> {
+                Duration d = Duration.ofMillis(20 + random.nextInt(150));
+                proxies.forEach(p -> p.delay(d));
+                sleep(Duration.ofSeconds(5));
+                proxies.forEach(TcpProxy::pass);
+                yield d.toMillis() + " ms";
+            }
+            case COMPACT_WHILE_WAITING -> {
+                // freeze one member's traffic so that the waiters watching through it fall behind, compact past
+                // what they have seen, then cut their streams: they must resume from a compacted revision
+                int m = random.nextInt(proxies.size());
+                proxies.get(m).hang();
+                sleep(Duration.ofSeconds(2));
+                long revision = admin.kv().range(RangeRequest.newBuilder().setKey(ByteString.copyFromUtf8("/"))
+                        .setCountOnly(true).build()).get(10, TimeUnit.SECONDS).getHeader().getRevision();
+                admin.kv().compact(revision).get(10, TimeUnit.SECONDS);
+                proxies.get(m).drop();
+                proxies.get(m).pass();
+                yield "member " + m + " at revision " + revision;
+            }
+            case QUORUM_LOSS -> {
+                // two of three down: etcd refuses everything; leases cannot be kept alive meanwhile
+                int survivor = random.nextInt(cluster.size());
+                List<Integer> down = new ArrayList<>();
+                for (int i = 0; i < cluster.size(); i++) {
+                    if (i != survivor) {
+                        cluster.kill(i);
+                        down.add(i);
+                    }
+                }
+                sleep(Duration.ofSeconds(3));
+                down.forEach(cluster::restart);
+                yield "members " + down;
+            }
+            case PAUSE_WORKER_DURING_LEADER_KILL -> {
+                CompletableFuture<String> pause = CompletableFuture.supplyAsync(this::pauseWorker);
+                String killed = killAndRestart(leader());
+                yield pause.get() + " + " + killed;
+            }
+        };
+        windows.add(new Window(fault, target, start, LockWorker.now()));
+    }
+
+    private long startOfRun = LockWorker.now();
+
+    void startOfRun(long micros) {
+        startOfRun = micros;
+    }
+
+    private String pauseWorker() {
+        List<Integer> alive = workers.alive();
+        int w = alive.get(random.nextInt(alive.size()));
+        long start = LockWorker.now();
+        workers.pause(w);
+        sleep(ttl.plusSeconds(3));
+        workers.resume(w);
+        pauses.add(new Checker.Pause(w, start, LockWorker.now(), true));
+        return "worker " + w;
+    }
+
+    /** Freezes a worker right after it acquired the lock, for longer than its TTL: the Jepsen scenario. */
+    private String pauseHolder() {
+        List<Integer> alive = workers.alive();
+        int w = alive.get(random.nextInt(alive.size()));
+        if (!workers.freezeWhileHolding(w, Duration.ofSeconds(15))) {
+            return "worker " + w + " (did not get the lock in 15 s; not frozen)";
+        }
+        long start = LockWorker.now();
+        sleep(ttl.plusSeconds(3));
+        workers.resume(w);
+        pauses.add(new Checker.Pause(w, start, LockWorker.now(), true));
+        return "worker " + w + " holding";
+    }
+
+    private int leader() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (System.nanoTime() < deadline) {
+            int leader = cluster.leaderIndex();
+            if (leader >= 0) {
+                return leader;
+            }
+            sleep(Duration.ofMillis(200));
+        }
+        throw new IllegalStateException("no leader for 15 s: " + cluster);
+    }
+
+    private String killAndRestart(int member) {
+        cluster.kill(member);
+        sleep(Duration.ofSeconds(3));
+        cluster.restart(member);
+        return "member " + member;
+    }
+
+    static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.etcdlock.chaos.jepsen;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/** The worker JVMs of one run: started with the test's classpath, frozen, killed, and always stopped at the end. */
+final class WorkerProcesses implements AutoCloseable {
+    private final Path dir;
+    private final List<String> workerArgs; // endpoints, lock, counter, ttl
+    private final Map<Integer, Process> running = new ConcurrentHashMap<>();
+    private final List<Path> histories = new ArrayList<>();
+    private int nextId = 1;
+
+    WorkerProcesses(Path dir, List<String> endpoints, String lockName, String counterKey, Duration ttl) {
+        this.dir = dir;
+        this.workerArgs = List.of(String.join(",", endpoints), lockName, counterKey,
+                Long.toString(ttl.toSeconds()));
+    }
+
+    /** Starts a worker that runs for {@code seconds}; returns its id. */
+    synchronized int start(long seconds) {
+        int id = nextId++;
+        Path history = dir.resolve("worker-" + id + ".history");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), LockWorker.class.getName()));
+        command.addAll(workerArgs);
+        command.addAll(List.of(Integer.toString(id), history.toString(), Long.toString(seconds)));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("worker-" + id + ".log").toFile()).start();
+            running.put(id, p);
+            histories.add(history);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return id;
+    }
+
+    synchronized List<Path> histories() {
+        return List.copyOf(histories);
+    }
+
+    List<Integer> alive() {
+        return running.entrySet().stream().filter(e -> e.getValue().isAlive()).map(Map.Entry::getKey).sorted()
+                .toList();
+    }
+
+    void kill(int id) {
+        Process p = running.get(id);
+        p.destroyForcibly();
+        await(p, Duration.ofSeconds(10));
+    }
+
+    /**
+     * Asks the worker to freeze itself the next time it acquires the lock, and waits until it has (false if it did not
+     * within {@code timeout}, e.g. because it never got the lock; the request is then withdrawn).
+     */
+    boolean freezeWhileHolding(int id, Duration timeout) {
+        Path request = LockWorker.freezeRequest(dir, id);
+        try {
+            Files.createFile(request);
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                if (isStopped(running.get(id).pid())) {
+                    return true;
+                }
+                Thread.sleep(5);
+            }
+            // withdraw; if the worker took the request at the last moment it is stopped now
+            return !Files.deleteIfExists(request) && awaitStopped(id);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private boolean awaitStopped(int id) throws IOException, InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            if (isStopped(running.get(id).pid())) {
+                return true;
+            }
+            Thread.sleep(5);
+        }
+        return false;
+    }
+
+    /** State T in /proc/PID/stat: stopped by a signal. */
+    private static boolean isStopped(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
+    }
+
+    void pause(int id) {
+        signal(id, "STOP");
+    }
+
+    void resume(int id) {
+        signal(id, "CONT");
+    }
+
+    private void signal(int id, String signal) {
+        long pid = running.get(id).pid();
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Waits for every worker to finish on its own; returns the ids of those that had to be killed. */
+    List<Integer> awaitAll(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<Integer> killed = new ArrayList<>();
+        for (Map.Entry<Integer, Process> e : running.entrySet()) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            if (!await(e.getValue(), Duration.ofNanos(left))) {
+                killed.add(e.getKey());
+                e.getValue().destroyForcibly();
+                await(e.getValue(), Duration.ofSeconds(10));
+            }
+        }
+        return killed;
+    }
+
+    private static boolean await(Process p, Duration timeout) {
+        try {
+            return p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Process p : running.values()) {
+            if (p.isAlive()) {
+                // a frozen JVM cannot die of SIGKILL until the kernel schedules it; SIGKILL works on stopped tasks,
+                // but continue it anyway so nothing lingers in state T
+                try {
+                    new ProcessBuilder("kill", "-CONT", Long.toString(p.pid())).start().waitFor();
+                } catch (IOException | InterruptedException ignored) {
+                    // best effort; SIGKILL follows
+                }
+                p.destroyForcibly();
+                await(p, Duration.ofSeconds(10));
+            }
+        }
+    }
+}
