@@ -2,10 +2,12 @@ package dev.etcdlock.internal.watch;
 
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.internal.SerialContext;
+import dev.etcdlock.internal.Ticker;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.WatchCancelRequest;
 import dev.etcdlock.internal.proto.WatchCreateRequest;
 import dev.etcdlock.internal.proto.WatchGrpc;
+import dev.etcdlock.internal.proto.WatchProgressRequest;
 import dev.etcdlock.internal.proto.WatchRequest;
 import dev.etcdlock.internal.proto.WatchResponse;
 import dev.etcdlock.internal.transport.Backoff;
@@ -38,12 +40,37 @@ import java.util.concurrent.atomic.AtomicInteger;
  * resumes from the revision after the last one it delivered, so no event is lost or repeated. When that revision
  * was compacted, the subscribers get a {@link WatchCompactedException}.
  *
+ * <p>A stream can also die without breaking: its member paused (SIGSTOP, a long GC) or cut off with the TCP
+ * connection left open. gRPC's keep-alive notices that only after 15 s (a ping after 10 s without reads, 5 s for
+ * its answer; etcd refuses pings more often than every 5 s), and until then waiters would not hear of the deletes
+ * that free their locks. So while the stream carries a watch somebody listens to, a stream silent for
+ * {@link #PROBE_AFTER_SILENCE} gets a progress request, which etcd answers from the stream's own goroutines,
+ * without raft or disk; when nothing at all arrives within {@link #ANSWER_DEADLINE} of it, the stream is
+ * abandoned and its watches resume on a new one, as after a break.
+ *
  * <p>State lives in the client's {@link SerialContext}; stream callbacks, timers and public methods run their work
  * there.
  */
 public final class WatchMultiplexer {
     private static final System.Logger LOG = System.getLogger(WatchMultiplexer.class.getName());
     static final int HISTORY_LIMIT = 256;
+    /**
+     * Silence after which the stream is asked for progress. Idle, that is one request of a few bytes every 2 s per
+     * client with a watch somebody listens to, answered by etcd from memory; a stream that carries events is not
+     * probed at all.
+     */
+    static final Duration PROBE_AFTER_SILENCE = Duration.ofSeconds(2);
+    /**
+     * How long a probed (or newly opened) stream may stay silent before it is abandoned. etcd answers a progress
+     * request at once, so this is one round trip plus room for a long GC pause on either side; a wrong guess costs
+     * one resume, which loses nothing. With the probe interval, a dead member holds a waiter back 2-4 s.
+     */
+    static final Duration ANSWER_DEADLINE = Duration.ofSeconds(2);
+    /** The watch id etcd puts on the answer to a progress request: it speaks for the whole stream. */
+    private static final long STREAM_WIDE_WATCH_ID = -1;
+    private static final WatchRequest PROGRESS_REQUEST = WatchRequest.newBuilder()
+            .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build();
+    private static final long NONE = Long.MIN_VALUE;
 
     private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
 
@@ -51,8 +78,11 @@ public final class WatchMultiplexer {
     private final SerialContext engine;
     private final long lingerNanos;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
+    private final Ticker ticker = Ticker.system();
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger watchesCreated = new AtomicInteger();
+    private final AtomicInteger progressRequests = new AtomicInteger();
+    private final AtomicInteger streamsAbandoned = new AtomicInteger();
 
     // serial context only
     private final Map<WatchSpec, List<Watch>> bySpec = new HashMap<>();
@@ -62,6 +92,13 @@ public final class WatchMultiplexer {
     private long lastWatchId;
     private boolean reopenScheduled;
     private boolean closed;
+    /** When the current stream last delivered anything. */
+    private long lastHeardNanos;
+    /** Since when the current stream owes an answer (to a progress request, or a new stream's creates), or NONE. */
+    private long awaitingSinceNanos = NONE;
+    private boolean probedAgain;
+    private boolean answeredOnce; // by the current stream
+    private ScheduledFuture<?> heartbeat;
 
     public WatchMultiplexer(Transport transport, Duration linger) {
         this.transport = transport;
@@ -96,6 +133,16 @@ public final class WatchMultiplexer {
         return watchesCreated.get();
     }
 
+    /** Number of progress requests sent to find out whether a silent stream still lives, for tests. */
+    public int progressRequests() {
+        return progressRequests.get();
+    }
+
+    /** Number of streams given up because they stayed silent after a progress request, for tests. */
+    public int streamsAbandoned() {
+        return streamsAbandoned.get();
+    }
+
     /** Ends every subscription with {@link ClientClosedException} and closes the stream. */
     public void close() {
         engine.execute(() -> {
@@ -112,6 +159,7 @@ public final class WatchMultiplexer {
             bySpec.clear();
             byId.clear();
             awaitingCreated.clear();
+            stopHeartbeat();
             if (stream != null) {
                 stream.cancel("etcd-lock client closed");
                 stream = null;
@@ -360,6 +408,7 @@ public final class WatchMultiplexer {
         for (Watch watch : watches) {
             if (watch.serves(s.afterRevision)) {
                 watch.add(s);
+                startHeartbeat(); // a lingering watch may have been all the stream had: nobody listened
                 return;
             }
         }
@@ -370,6 +419,7 @@ public final class WatchMultiplexer {
             openStream();
         } else {
             sendCreate(watch);
+            startHeartbeat();
         }
     }
 
@@ -386,6 +436,13 @@ public final class WatchMultiplexer {
                 sendCreate(watch);
             }
         }
+        // the creates are this stream's first probe: a member that takes them and says nothing is as dead
+        lastHeardNanos = ticker.nanoTime();
+        awaitingSinceNanos = lastHeardNanos;
+        probedAgain = false;
+        answeredOnce = false;
+        stopHeartbeat();
+        startHeartbeat();
     }
 
     private void sendCreate(Watch watch) {
@@ -407,6 +464,14 @@ public final class WatchMultiplexer {
     }
 
     private void onResponse(WatchResponse response) {
+        lastHeardNanos = ticker.nanoTime();
+        awaitingSinceNanos = NONE;
+        answeredOnce = true;
+        if (!response.getCreated() && response.getWatchId() == STREAM_WIDE_WATCH_ID) {
+            // The answer to a progress request: the stream lives. It moves no watch's resume point: etcd 3.4 sends
+            // its current revision even while a watcher of the stream still catches up on older events.
+            return;
+        }
         if (response.getCreated()) {
             // etcd answers creates in order; a refused create carries watch id -1, so order is what identifies it
             Watch watch = awaitingCreated.pollFirst();
@@ -487,6 +552,7 @@ public final class WatchMultiplexer {
 
     private void onStreamBroken(Throwable t) {
         stream = null;
+        stopHeartbeat();
         awaitingCreated.clear();
         byId.clear();
         if (closed) {
@@ -518,5 +584,89 @@ public final class WatchMultiplexer {
                 openStream();
             }
         }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void startHeartbeat() {
+        if (heartbeat == null && stream != null && !closed) {
+            scheduleHeartbeat(awaitingSinceNanos != NONE ? ANSWER_DEADLINE.toNanos() / 2
+                    : PROBE_AFTER_SILENCE.toNanos());
+        }
+    }
+
+    private void scheduleHeartbeat(long delayNanos) {
+        try {
+            heartbeat = engine.schedule(this::heartbeat, delayNanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException closing) {
+            heartbeat = null;
+        }
+    }
+
+    private void stopHeartbeat() {
+        if (heartbeat != null) {
+            heartbeat.cancel(false);
+            heartbeat = null;
+        }
+    }
+
+    /** Probes a silent stream, abandons one that stays silent; stops while nobody listens to any watch. */
+    private void heartbeat() {
+        heartbeat = null;
+        if (stream == null || closed || !anyoneListens()) {
+            return; // idle costs nothing; attach() starts it again
+        }
+        long now = ticker.nanoTime();
+        if (awaitingSinceNanos == NONE) {
+            long silence = now - lastHeardNanos;
+            if (silence < PROBE_AFTER_SILENCE.toNanos()) {
+                scheduleHeartbeat(PROBE_AFTER_SILENCE.toNanos() - silence);
+                return;
+            }
+            awaitingSinceNanos = now;
+            probedAgain = false;
+            sendProgressRequest();
+            scheduleHeartbeat(ANSWER_DEADLINE.toNanos() / 2);
+            return;
+        }
+        long waited = now - awaitingSinceNanos;
+        if (waited >= ANSWER_DEADLINE.toNanos()) {
+            abandonStream(waited);
+            return;
+        }
+        if (!probedAgain) {
+            // Newer etcd (3.6, late 3.5) drops a progress request while a watcher of the stream still catches up
+            // on past events, usually one pass of its 100 ms sync loop: a second request gets through.
+            probedAgain = true;
+            sendProgressRequest();
+        }
+        scheduleHeartbeat(ANSWER_DEADLINE.toNanos() - waited);
+    }
+
+    private boolean anyoneListens() {
+        for (List<Watch> watches : bySpec.values()) {
+            for (Watch watch : watches) {
+                if (!watch.subscribers.isEmpty()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void sendProgressRequest() {
+        progressRequests.incrementAndGet();
+        stream.send(PROGRESS_REQUEST);
+    }
+
+    private void abandonStream(long silentNanos) {
+        streamsAbandoned.incrementAndGet();
+        long ms = TimeUnit.NANOSECONDS.toMillis(silentNanos);
+        boolean wentSilent = answeredOnce;
+        // a stream that never answered usually waits for a connection while etcd is unreachable: nothing new
+        LOG.log(wentSilent ? System.Logger.Level.WARNING : System.Logger.Level.INFO, () -> "the watch stream "
+                + (wentSilent ? "went silent" : "got no answer") + " for " + ms + " ms; its member may be paused "
+                + "or cut off. Resuming the watches on a new stream");
+        ContextStream<WatchRequest> dead = stream;
+        dead.cancel("no answer to a progress request within " + ms + " ms");
+        onStreamBroken(new IllegalStateException("the watch stream was silent for " + ms + " ms"));
     }
 }
