@@ -6,6 +6,7 @@ import dev.etcdlock.internal.lease.LeaseManager;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,12 +137,18 @@ public final class EtcdLockClient implements AutoCloseable {
         return "EtcdLockClient" + endpoints + (isClosed() ? " (closed)" : "");
     }
 
-    /** Settings of a client. Every setter checks its argument at once. */
+    /**
+     * Settings of a client. Every setter checks its argument at once; the certificate and key files are read and
+     * checked by {@link #build()}, before it connects.
+     */
     public static final class Builder {
         private final List<String> endpoints = new ArrayList<>();
         private Duration connectTimeout = Duration.ofSeconds(5);
         private Duration requestTimeout = Duration.ofSeconds(10);
         private dev.etcdlock.internal.transport.Credentials credentials;
+        private Path trustedCertificates;
+        private Path clientCertificate;
+        private Path clientKey;
 
         private Builder() {
         }
@@ -155,6 +162,49 @@ public final class EtcdLockClient implements AutoCloseable {
          */
         public Builder credentials(String user, String password) {
             this.credentials = new dev.etcdlock.internal.transport.Credentials(user, password);
+            return this;
+        }
+
+        /**
+         * Verifies etcd's server certificate against the CA certificates in this PEM file, instead of the JVM's
+         * trusted CAs (what etcdctl's {@code --cacert} does). For {@code https://} endpoints only. The server
+         * certificate must also be issued for the endpoint's host: its subject alternative names must hold the
+         * host name or IP address used in the endpoint.
+         *
+         * <p>On failure: {@link #build()} throws {@link IllegalArgumentException} when the file does not exist,
+         * cannot be read or holds no PEM certificate, or when the endpoints are {@code http://}; it throws
+         * {@link EtcdUnavailableException} at once when etcd's certificate is not signed by this CA or not issued for
+         * the endpoint's host, the message saying which.
+         *
+         * @throws NullPointerException when {@code caPemFile} is null
+         */
+        public Builder trustedCertificates(Path caPemFile) {
+            this.trustedCertificates = Objects.requireNonNull(caPemFile, "caPemFile");
+            return this;
+        }
+
+        /**
+         * Mutual TLS: presents this client certificate to etcd (for etcd's {@code --client-cert-auth}; etcdctl's
+         * {@code --cert} and {@code --key}). For {@code https://} endpoints only. The certificate file is PEM
+         * ({@code -----BEGIN CERTIFICATE-----}, intermediates may follow); the key file must be an unencrypted
+         * PKCS#8 PEM key ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), the one format gRPC's TLS reads. Keys in
+         * OpenSSL's traditional formats ({@code BEGIN RSA PRIVATE KEY}, {@code BEGIN EC PRIVATE KEY}) or encrypted
+         * with a passphrase are refused, with the {@code openssl pkey} command that converts them. The key's
+         * contents never appear in messages, logs or {@code toString()}; its path does.
+         *
+         * <p>On failure: {@link #build()} throws {@link IllegalArgumentException} when a file does not exist, cannot
+         * be read, is not PEM, when the key is in a format gRPC cannot read or is not the certificate's key, or when
+         * the endpoints are {@code http://}; it throws {@link EtcdUnavailableException} at once when etcd refuses
+         * the certificate (not signed by a CA in etcd's {@code --trusted-ca-file}).
+         *
+         * @throws NullPointerException when either is null (a certificate is no use without its key)
+         */
+        public Builder clientCertificate(Path certPemFile, Path privateKeyPemFile) {
+            Objects.requireNonNull(certPemFile, "certPemFile");
+            Objects.requireNonNull(privateKeyPemFile,
+                    "privateKeyPemFile: a client certificate needs the private key it was issued for");
+            this.clientCertificate = certPemFile;
+            this.clientKey = privateKeyPemFile;
             return this;
         }
 
@@ -200,10 +250,14 @@ public final class EtcdLockClient implements AutoCloseable {
         }
 
         /**
-         * Connects and checks that a member answers.
+         * Reads the certificate files, if any, connects and checks that a member answers.
          *
-         * @throws IllegalArgumentException when no endpoints were set or a host is unknown
-         * @throws EtcdUnavailableException when no member answers within the connect timeout
+         * @throws IllegalArgumentException when no endpoints were set, a host is unknown, a certificate or key file
+         *                                  is missing, unreadable or not usable PEM, or certificates are given for
+         *                                  {@code http://} endpoints
+         * @throws EtcdUnavailableException when no member answers within the connect timeout, or at once when the
+         *                                  TLS handshake fails over a certificate (the message says which and what
+         *                                  to do)
          * @throws EtcdRequestException when etcd refuses the credentials
          */
         public EtcdLockClient build() {
@@ -214,7 +268,10 @@ public final class EtcdLockClient implements AutoCloseable {
             Engine engine = Engine.connect(Engine.Settings.of(endpoints)
                     .withConnectTimeout(connectTimeout)
                     .withRequestTimeout(requestTimeout)
-                    .withCredentials(credentials));
+                    .withCredentials(credentials)
+                    .withTls(trustedCertificates == null && clientCertificate == null ? null
+                            : new dev.etcdlock.internal.transport.TlsFiles(trustedCertificates, clientCertificate,
+                                    clientKey)));
             return new EtcdLockClient(engine, List.copyOf(endpoints));
         }
 

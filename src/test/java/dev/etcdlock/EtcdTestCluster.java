@@ -79,6 +79,17 @@ public final class EtcdTestCluster implements AutoCloseable {
         return create(3, etcdFlags);
     }
 
+    /**
+     * One local etcd member that serves clients over TLS ({@code https://} endpoints) with the given certificates.
+     * Skips the test when ETCD_ENDPOINTS names an existing cluster: it cannot be given the test's certificates.
+     */
+    public static EtcdTestCluster singleTls(LocalEtcdCluster.Tls tls, List<String> etcdFlags) {
+        Assumptions.assumeTrue(externalEndpoints().isEmpty(), () -> "this test needs an etcd that serves the test's "
+                + "own TLS certificates, which the existing cluster in " + ENV_ENDPOINTS + " does not");
+        LocalEtcdCluster cluster = LocalEtcdCluster.start(1, etcdFlags, tls);
+        return new EtcdTestCluster(Backing.LOCAL, cluster.clientEndpoints(), cluster, null);
+    }
+
     public List<String> clientEndpoints() {
         return endpoints;
     }

@@ -5,6 +5,7 @@ import dev.etcdlock.internal.lease.LeaseManager;
 import dev.etcdlock.internal.proto.StatusResponse;
 import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.internal.transport.Endpoint;
+import dev.etcdlock.internal.transport.TlsFiles;
 import dev.etcdlock.internal.transport.Transport;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
 import java.time.Duration;
@@ -34,7 +35,13 @@ public final class Engine implements AutoCloseable {
     private Engine(Settings settings) {
         List<Endpoint> endpoints = Endpoint.parseAll(settings.endpoints());
         executor = new SerialContext();
-        transport = new Transport(endpoints, executor, settings.requestTimeout(), settings.credentials());
+        try {
+            transport = new Transport(endpoints, executor, settings.requestTimeout(), settings.credentials(),
+                    settings.tls());
+        } catch (RuntimeException e) {
+            executor.shutdown();
+            throw e;
+        }
         try {
             connectedStatus = transport.connect(settings.connectTimeout());
         } catch (RuntimeException e) {
@@ -50,35 +57,44 @@ public final class Engine implements AutoCloseable {
     /**
      * Opens the channel and checks that a member answers within the connect timeout.
      *
-     * @throws IllegalArgumentException for malformed endpoints or unknown hosts
-     * @throws dev.etcdlock.EtcdUnavailableException when no member answers in time
+     * @throws IllegalArgumentException for malformed endpoints, unknown hosts, or TLS files that are bad or given
+     *                                  for http:// endpoints
+     * @throws dev.etcdlock.EtcdUnavailableException when no member answers in time, or the TLS handshake fails
      */
     public static Engine connect(Settings settings) {
         return new Engine(settings);
     }
 
-    /** Client settings; {@code credentials} null when etcd runs without authentication. */
+    /**
+     * Client settings; {@code credentials} null when etcd runs without authentication, {@code tls} null for
+     * plaintext or for TLS verified against the JVM's trusted CAs.
+     */
     public record Settings(List<String> endpoints, Duration connectTimeout, Duration requestTimeout,
-            Duration watchLinger, Credentials credentials) {
+            Duration watchLinger, Credentials credentials, TlsFiles tls) {
 
         public static Settings of(List<String> endpoints) {
-            return new Settings(endpoints, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(2), null);
+            return new Settings(endpoints, Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMinutes(2), null,
+                    null);
         }
 
         public Settings withConnectTimeout(Duration timeout) {
-            return new Settings(endpoints, timeout, requestTimeout, watchLinger, credentials);
+            return new Settings(endpoints, timeout, requestTimeout, watchLinger, credentials, tls);
         }
 
         public Settings withRequestTimeout(Duration timeout) {
-            return new Settings(endpoints, connectTimeout, timeout, watchLinger, credentials);
+            return new Settings(endpoints, connectTimeout, timeout, watchLinger, credentials, tls);
         }
 
         public Settings withWatchLinger(Duration linger) {
-            return new Settings(endpoints, connectTimeout, requestTimeout, linger, credentials);
+            return new Settings(endpoints, connectTimeout, requestTimeout, linger, credentials, tls);
         }
 
         public Settings withCredentials(Credentials credentials) {
-            return new Settings(endpoints, connectTimeout, requestTimeout, watchLinger, credentials);
+            return new Settings(endpoints, connectTimeout, requestTimeout, watchLinger, credentials, tls);
+        }
+
+        public Settings withTls(TlsFiles tls) {
+            return new Settings(endpoints, connectTimeout, requestTimeout, watchLinger, credentials, tls);
         }
     }
 

@@ -32,7 +32,7 @@ final class CheckCommand {
     static int run(Options options, PrintStream out) {
         long t0 = System.nanoTime();
         try (EtcdTarget target = EtcdTarget.of(options, out);
-                Engine engine = Engine.connect(Engine.Settings.of(target.endpoints()))) {
+                Engine engine = Engine.connect(target.settings())) {
             List<String> endpoints = target.endpoints();
             StatusResponse status = engine.connectedStatus();
             line(out, t0, "connected to " + endpoints + ": etcd " + status.getVersion() + ", leader "

@@ -25,14 +25,20 @@ final class DemoCommand {
     static final String LOCK = "/my-app/locks/config-update";
 
     static final String USAGE = """
-            usage: java -jar etcd-lock.jar demo [--endpoints a,b,c]
+            usage: java -jar etcd-lock.jar demo [--endpoints a,b,c] [--cacert FILE] [--cert FILE --key FILE]
 
             Two app instances (two clients, two sessions) share the lock %s: app-1 holds it while it
             writes the config; app-2 waits (deadline 10 s) and goes next, with a larger fencing token. Prints the
             timeline, then checks that no key is left under the lock.
 
             options:
-              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd)
+              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd);
+                                  without a scheme: http://, or https:// with the TLS flags, as etcdctl
+              --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with
+                                  (default: the JVM's trusted CAs)
+              --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key
+              --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert
+                                  others with: openssl pkey -in FILE -out FILE.pk8
               -h, --help          this text""".formatted(LOCK);
 
     private final PrintStream out;
@@ -48,14 +54,15 @@ final class DemoCommand {
             return 0;
         }
         try (EtcdTarget target = EtcdTarget.of(options, out)) {
-            return new DemoCommand(out).run(target.endpoints());
+            return new DemoCommand(out).run(target);
         }
     }
 
-    private int run(List<String> endpoints) throws Exception {
+    private int run(EtcdTarget target) throws Exception {
+        List<String> endpoints = target.endpoints();
         FencedConfig config = new FencedConfig();
-        try (EtcdLockClient client1 = EtcdLockClient.builder().endpoints(endpoints).build();
-             EtcdLockClient client2 = EtcdLockClient.builder().endpoints(endpoints).build();
+        try (EtcdLockClient client1 = target.clientBuilder().build();
+             EtcdLockClient client2 = target.clientBuilder().build();
              Session app1 = client1.newSession();
              Session app2 = client2.newSession()) {
             log("", "etcd " + client1.serverVersion() + " at " + endpoints + "; lock " + LOCK);
@@ -107,7 +114,7 @@ final class DemoCommand {
             lock2.unlock();
             log("app-2", "unlock()");
 
-            long left = keysUnder(endpoints, LOCK + "/");
+            long left = keysUnder(target, LOCK + "/");
             log("", "fencing tokens: app-1 " + lock1.fencingToken() + " < app-2 " + lock2.fencingToken() + ": "
                     + (lock1.fencingToken() < lock2.fencingToken() ? "yes" : "NO"));
             log("", "keys left under " + LOCK + "/: " + left);
@@ -136,8 +143,8 @@ final class DemoCommand {
         out.printf("%6d ms  %-5s  %s%n", (System.nanoTime() - t0) / 1_000_000, who, what);
     }
 
-    private static long keysUnder(List<String> endpoints, String prefix) {
-        try (Engine engine = Engine.connect(Engine.Settings.of(endpoints))) {
+    private static long keysUnder(EtcdTarget target, String prefix) {
+        try (Engine engine = Engine.connect(target.settings())) {
             ByteString p = ByteString.copyFromUtf8(prefix);
             return engine.kv().range(RangeRequest.newBuilder().setKey(p).setRangeEnd(Kv.prefixEnd(p))
                     .setCountOnly(true).build()).join().getCount();

@@ -46,11 +46,17 @@ final class LockCommand {
             If the lock's lease is lost meanwhile, the command gets SIGTERM (SIGKILL 10 s later) and lock exits 3.
 
             options (before the command; everything from the first argument after <name>, or after --, is the command):
-              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else 127.0.0.1:2379 as etcdctl)
+              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else 127.0.0.1:2379 as etcdctl);
+                                  without a scheme: http://, or https:// with the TLS flags, as etcdctl
               --ttl N             session lease TTL: seconds, or a duration like 30s, 2m (default 10, as etcdctl);
                                   a crashed holder's lock is freed this long after its last keep-alive
               --timeout D         give up waiting for the lock after D (500ms, 10s, 2m; seconds if bare);
                                   default: wait forever
+              --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with
+                                  (default: the JVM's trusted CAs)
+              --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key
+              --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert
+                                  others with: openssl pkey -in FILE -out FILE.pk8
               -h, --help          this text
 
             exit status: the command's; 0 when released after a signal (no command); 1 lock not acquired
@@ -59,7 +65,7 @@ final class LockCommand {
 
     /** Parsed arguments; {@code timeout} null means wait forever. */
     record Config(String name, List<String> endpoints, Duration ttl, Duration timeout, List<String> command,
-                  boolean help) {
+                  boolean help, Options.Tls tls) {
     }
 
     private final Config config;
@@ -87,6 +93,7 @@ final class LockCommand {
         List<String> endpoints = new ArrayList<>();
         Duration ttl = DEFAULT_TTL;
         Duration timeout = null;
+        Options.Tls tls = Options.Tls.NONE;
         List<String> command = List.of();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -101,7 +108,7 @@ final class LockCommand {
                 command = List.copyOf(Arrays.asList(args).subList(Math.min(i, args.length), args.length));
                 break;
             } else if (Options.isHelp(arg)) {
-                return new Config(null, List.of(), ttl, null, List.of(), true);
+                return new Config(null, List.of(), ttl, null, List.of(), true, Options.Tls.NONE);
             } else if (flag.equals("--endpoints") || flag.equals("--ttl") || flag.equals("--timeout")) {
                 value = flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1);
                 switch (flag) {
@@ -109,6 +116,8 @@ final class LockCommand {
                     case "--ttl" -> ttl = ttl(value);
                     default -> timeout = timeout(value);
                 }
+            } else if (Options.Tls.isFlag(flag)) {
+                tls = tls.with(flag, flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (arg.startsWith("-") && arg.length() > 1) {
                 throw new IllegalArgumentException("unknown option '" + arg + "' (options go before the "
                         + "command; put -- before a command that starts with '-'; see lock --help)");
@@ -131,7 +140,8 @@ final class LockCommand {
             throw new IllegalArgumentException("the lock name must not contain NUL characters");
         }
         List<String> eps = Options.withEnvDefault(endpoints);
-        return new Config(name, eps.isEmpty() ? List.of(DEFAULT_ENDPOINT) : eps, ttl, timeout, command, false);
+        return new Config(name, tls.endpoints(eps.isEmpty() ? List.of(DEFAULT_ENDPOINT) : eps), ttl, timeout,
+                command, false, tls.checked());
     }
 
     private static Duration ttl(String value) {
@@ -153,7 +163,7 @@ final class LockCommand {
     }
 
     private int run() {
-        EtcdLockClient client = EtcdLockClient.builder().endpoints(config.endpoints()).build();
+        EtcdLockClient client = config.tls().applyTo(EtcdLockClient.builder().endpoints(config.endpoints())).build();
         Stopper stopper = new Stopper(client);
         Runtime.getRuntime().addShutdownHook(stopper.hook);
         try {

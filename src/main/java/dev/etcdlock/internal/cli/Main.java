@@ -53,13 +53,19 @@ public final class Main {
     private static int check(Options options, PrintStream out) {
         if (options.help()) {
             out.println("""
-                    usage: java -jar etcd-lock.jar check [--endpoints a,b,c]
+                    usage: java -jar etcd-lock.jar check [--endpoints a,b,c] [--cacert FILE] [--cert FILE --key FILE]
 
                     Connects to etcd and exercises what locks stand on: a 2 s lease kept alive past twice its TTL,
                     and a watch that sees the lease's key deleted when the lease is revoked.
 
                     options:
-                      --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd)
+                      --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd);
+                                          without a scheme: http://, or https:// with the TLS flags, as etcdctl
+                      --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with
+                                          (default: the JVM's trusted CAs)
+                      --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key
+                      --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert
+                                          others with: openssl pkey -in FILE -out FILE.pk8
                       -h, --help          this text""");
             return 0;
         }
@@ -80,6 +86,9 @@ public final class Main {
                 options:
                   --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start
                                       a throwaway local etcd, lock uses 127.0.0.1:2379 as etcdctl does)
+                  --cacert FILE, --cert FILE, --key FILE
+                                      TLS as with etcdctl: the CA to verify etcd with, a client certificate
+                                      and its key
                   -h, --help          this text; <command> --help for a command's own""");
     }
 }

@@ -1,28 +1,36 @@
 package dev.etcdlock.internal.cli;
 
+import dev.etcdlock.EtcdLockClient;
+import dev.etcdlock.internal.transport.TlsFiles;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Command-line options shared by the commands: {@code --endpoints} and {@code --help}. */
-record Options(List<String> endpoints, boolean help) {
+/** Command-line options shared by the commands: {@code --endpoints}, etcdctl's TLS flags and {@code --help}. */
+record Options(List<String> endpoints, Tls tls, boolean help) {
 
     /** For commands that take no other options ({@code check}, {@code demo}). */
     static Options parse(String[] args) {
         List<String> endpoints = new ArrayList<>();
+        Tls tls = Tls.NONE;
         boolean help = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
+            int eq = arg.indexOf('=');
+            String flag = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq) : arg;
             if (isHelp(arg)) {
                 help = true;
             } else if (arg.equals("--endpoints")) {
                 endpoints.add(value(args, i++));
             } else if (arg.startsWith("--endpoints=")) {
                 endpoints.add(arg.substring("--endpoints=".length()));
+            } else if (Tls.isFlag(flag)) {
+                tls = tls.with(flag, flag.equals(arg) ? value(args, i++) : arg.substring(eq + 1));
             } else {
                 throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        return new Options(withEnvDefault(endpoints), help);
+        return new Options(tls.endpoints(withEnvDefault(endpoints)), tls.checked(), help);
     }
 
     static boolean isHelp(String arg) {
@@ -46,5 +54,76 @@ record Options(List<String> endpoints, boolean help) {
             }
         }
         return List.copyOf(endpoints);
+    }
+
+    /**
+     * etcdctl's {@code --cacert}, {@code --cert} and {@code --key}; null where not given. As with etcdctl, giving
+     * any of them makes scheme-less endpoints ({@code 10.0.0.1:2379}) https.
+     */
+    record Tls(String cacert, String cert, String key) {
+        static final Tls NONE = new Tls(null, null, null);
+
+        static boolean isFlag(String flag) {
+            return flag.equals("--cacert") || flag.equals("--cert") || flag.equals("--key");
+        }
+
+        Tls with(String flag, String value) {
+            if (value.isEmpty()) {
+                throw new IllegalArgumentException(flag + " needs a file name (see --help)");
+            }
+            return switch (flag) {
+                case "--cacert" -> new Tls(value, cert, key);
+                case "--cert" -> new Tls(cacert, value, key);
+                case "--key" -> new Tls(cacert, cert, value);
+                default -> throw new IllegalArgumentException("not a TLS flag: " + flag);
+            };
+        }
+
+        boolean given() {
+            return cacert != null || cert != null || key != null;
+        }
+
+        /** @throws IllegalArgumentException for a certificate without its key or a key without its certificate */
+        Tls checked() {
+            if ((cert == null) != (key == null)) {
+                throw new IllegalArgumentException(cert == null
+                        ? "--key needs --cert: the client certificate the key belongs to"
+                        : "--cert needs --key: the private key of the client certificate");
+            }
+            return this;
+        }
+
+        /** etcdctl talks TLS to scheme-less endpoints when it has TLS flags; so do we. */
+        List<String> endpoints(List<String> endpoints) {
+            if (!given()) {
+                return endpoints;
+            }
+            List<String> result = new ArrayList<>();
+            for (String list : endpoints) {
+                List<String> parts = new ArrayList<>();
+                for (String part : list.split(",", -1)) {
+                    String p = part.strip();
+                    parts.add(p.isEmpty() || p.contains("://") ? p : "https://" + p);
+                }
+                result.add(String.join(",", parts));
+            }
+            return List.copyOf(result);
+        }
+
+        EtcdLockClient.Builder applyTo(EtcdLockClient.Builder builder) {
+            if (cacert != null) {
+                builder.trustedCertificates(Path.of(cacert));
+            }
+            if (cert != null) {
+                builder.clientCertificate(Path.of(cert), Path.of(key));
+            }
+            return builder;
+        }
+
+        /** For the commands that use the engine directly; null without TLS flags. */
+        TlsFiles files() {
+            return given() ? new TlsFiles(cacert == null ? null : Path.of(cacert), cert == null ? null : Path.of(cert),
+                    key == null ? null : Path.of(key)) : null;
+        }
     }
 }

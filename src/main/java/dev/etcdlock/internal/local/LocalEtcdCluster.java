@@ -75,6 +75,7 @@ public final class LocalEtcdCluster implements AutoCloseable {
     private final Path etcdBin;
     private final Path baseDir;
     private final List<String> extraArgs;
+    private final Tls tls; // null: plain http
     private final String clusterToken;
     private final List<Member> members;
     private final HttpClient http;
@@ -85,13 +86,14 @@ public final class LocalEtcdCluster implements AutoCloseable {
     private final Object lifecycleLock = new Object();
     private boolean closed; // guarded by lifecycleLock
 
-    private LocalEtcdCluster(Path etcdBin, int size, List<String> extraArgs) throws IOException {
+    private LocalEtcdCluster(Path etcdBin, int size, List<String> extraArgs, Tls tls) throws IOException {
         this.etcdBin = etcdBin;
         this.extraArgs = List.copyOf(extraArgs);
+        this.tls = tls;
         this.clusterToken = "etcd-lock-" + UUID.randomUUID();
         this.baseDir = Files.createTempDirectory(tempRoot(), BASE_DIR_PREFIX);
         Files.writeString(baseDir.resolve(OWNER_FILE), describeOwner(ProcessHandle.current()));
-        this.members = createMembers(size, baseDir);
+        this.members = createMembers(size, baseDir, tls != null);
         this.http = HttpClient.newBuilder()
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(1))
@@ -113,6 +115,42 @@ public final class LocalEtcdCluster implements AutoCloseable {
      *                               carries the end of the member's log
      */
     public static LocalEtcdCluster start(int members, List<String> extraArgs) {
+        return start(members, extraArgs, null);
+    }
+
+    /**
+     * Client TLS for the members: the certificate and key they serve on {@code https://} client URLs and, for
+     * mutual TLS, the CA whose client certificates they require ({@code --trusted-ca-file}, {@code
+     * --client-cert-auth}). Peers talk plain http to each other, and /metrics and /health are served over plain
+     * http on a port of their own ({@code --listen-metrics-urls}), so that readiness checks need no certificates.
+     *
+     * @param clientCa null: clients need no certificate
+     */
+    public record Tls(Path cert, Path key, Path clientCa) {
+        public Tls {
+            Objects.requireNonNull(cert, "cert");
+            Objects.requireNonNull(key, "key");
+        }
+
+        /** Serves TLS; clients need no certificate. */
+        public static Tls server(Path cert, Path key) {
+            return new Tls(cert, key, null);
+        }
+
+        /** Serves TLS and requires client certificates signed by {@code clientCa}. */
+        public static Tls mutual(Path cert, Path key, Path clientCa) {
+            return new Tls(cert, key, Objects.requireNonNull(clientCa, "clientCa"));
+        }
+    }
+
+    /**
+     * Like {@link #start(int, List)}, serving clients over TLS when {@code tls} is not null: the client endpoints
+     * are then {@code https://}.
+     *
+     * @throws IllegalStateException if etcd is missing, exits (a bad certificate or key file is a reason to), or is
+     *                               not ready within 30 s; the message carries the end of the member's log
+     */
+    public static LocalEtcdCluster start(int members, List<String> extraArgs, Tls tls) {
         if (members < 1) {
             throw new IllegalArgumentException("an etcd cluster needs at least 1 member, got " + members);
         }
@@ -120,7 +158,7 @@ public final class LocalEtcdCluster implements AutoCloseable {
         Path bin = EtcdBinary.require();
         reapOrphans();
         for (int attempt = 1; ; attempt++) {
-            LocalEtcdCluster cluster = create(bin, members, extraArgs);
+            LocalEtcdCluster cluster = create(bin, members, extraArgs, tls);
             long t0 = System.nanoTime();
             try {
                 cluster.startAllMembers();
@@ -159,8 +197,14 @@ public final class LocalEtcdCluster implements AutoCloseable {
         return member(member).process().pid();
     }
 
+    /** The member's /metrics, over plain http also when clients use TLS. */
     public URI metricsUri(int member) {
         return member(member).uri("/metrics");
+    }
+
+    /** Whether clients talk TLS to the members ({@code https://} endpoints). */
+    public boolean isTls() {
+        return tls != null;
     }
 
     public Path dataDir(int member) {
@@ -290,9 +334,9 @@ public final class LocalEtcdCluster implements AutoCloseable {
 
     // ---- starting ----
 
-    private static LocalEtcdCluster create(Path bin, int size, List<String> extraArgs) {
+    private static LocalEtcdCluster create(Path bin, int size, List<String> extraArgs, Tls tls) {
         try {
-            return new LocalEtcdCluster(bin, size, extraArgs);
+            return new LocalEtcdCluster(bin, size, extraArgs, tls);
         } catch (IOException e) {
             throw new UncheckedIOException("could not prepare data directories for etcd under " + tempRoot()
                     + "; check that it is writable", e);
@@ -377,11 +421,13 @@ public final class LocalEtcdCluster implements AutoCloseable {
                 + leftovers.size() + " process(es), deleted " + dir + (problems.isEmpty() ? "" : "; " + problems));
     }
 
-    private static List<Member> createMembers(int size, Path baseDir) throws IOException {
-        int[] ports = freeLoopbackPorts(2 * size);
+    private static List<Member> createMembers(int size, Path baseDir, boolean tls) throws IOException {
+        int perMember = tls ? 3 : 2; // with TLS, a plain http port for /metrics and /health
+        int[] ports = freeLoopbackPorts(perMember * size);
         List<Member> list = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            list.add(new Member(i, ports[2 * i], ports[2 * i + 1], baseDir));
+            int first = perMember * i;
+            list.add(new Member(i, ports[first], ports[first + 1], tls ? ports[first + 2] : 0, baseDir));
         }
         return List.copyOf(list);
     }
@@ -456,6 +502,14 @@ public final class LocalEtcdCluster implements AutoCloseable {
                 "--initial-cluster-state", "new",
                 "--logger=zap",
                 "--log-outputs=stderr"));
+        if (tls != null) {
+            // etcd ignores these on http:// client URLs, which is why clientUrl() is https:// in this mode
+            cmd.addAll(List.of("--cert-file", tls.cert().toString(), "--key-file", tls.key().toString(),
+                    "--listen-metrics-urls", m.metricsUrl()));
+            if (tls.clientCa() != null) {
+                cmd.addAll(List.of("--trusted-ca-file", tls.clientCa().toString(), "--client-cert-auth"));
+            }
+        }
         cmd.addAll(extraArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         // etcd reads ETCD_<FLAG> variables as flags; the developer's shell (or our own ETCD_ENDPOINTS and
@@ -759,30 +813,38 @@ public final class LocalEtcdCluster implements AutoCloseable {
         final String name;
         final int clientPort;
         final int peerPort;
+        /** 0: /metrics and /health are on the (plain http) client port. */
+        final int metricsPort;
         final Path dataDir;
         final Path logFile;
         final LogTail tail = new LogTail(TAIL_LINES_KEPT);
         volatile Process process;
         volatile boolean paused;
 
-        Member(int index, int clientPort, int peerPort, Path baseDir) {
+        Member(int index, int clientPort, int peerPort, int metricsPort, Path baseDir) {
             this.name = "m" + index;
             this.clientPort = clientPort;
             this.peerPort = peerPort;
+            this.metricsPort = metricsPort;
             this.dataDir = baseDir.resolve(name);
             this.logFile = baseDir.resolve(name + ".log");
         }
 
         String clientUrl() {
-            return "http://" + LOOPBACK + ":" + clientPort;
+            return (metricsPort == 0 ? "http://" : "https://") + LOOPBACK + ":" + clientPort;
+        }
+
+        String metricsUrl() {
+            return "http://" + LOOPBACK + ":" + metricsPort;
         }
 
         String peerUrl() {
             return "http://" + LOOPBACK + ":" + peerPort;
         }
 
+        /** /metrics, /health: on the client URL, or with TLS on the plain http metrics URL. */
         URI uri(String path) {
-            return URI.create(clientUrl() + path);
+            return URI.create((metricsPort == 0 ? clientUrl() : metricsUrl()) + path);
         }
 
         Process process() {
@@ -839,7 +901,8 @@ public final class LocalEtcdCluster implements AutoCloseable {
         MemberExitedException(Member m, int exitCode, String when) {
             super("etcd member " + m.name + " exited with code " + exitCode + " " + when + "."
                     + (m.tail.contains("address already in use")
-                    ? " One of its ports (client " + m.clientPort + ", peer " + m.peerPort + ") was in use."
+                    ? " One of its ports (client " + m.clientPort + ", peer " + m.peerPort
+                            + (m.metricsPort == 0 ? "" : ", metrics " + m.metricsPort) + ") was in use."
                     : " See its log for the reason (a bad flag in extraArgs is a common one).")
                     + m.tailForMessage());
             this.memberName = m.name;

@@ -16,8 +16,6 @@ import io.grpc.Deadline;
 import io.grpc.ForwardingClientCall;
 import io.grpc.Grpc;
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.TlsChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
@@ -65,6 +63,7 @@ public final class Transport {
     private static final Metadata.Key<String> TOKEN = Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER);
 
     private final Credentials credentials; // null: etcd without authentication
+    private final TlsFiles tls; // null: plaintext, or TLS verified against the JVM's trusted CAs
     private final AtomicReference<String> token = new AtomicReference<>();
     private final AtomicReference<CompletableFuture<String>> refreshing = new AtomicReference<>();
 
@@ -74,14 +73,39 @@ public final class Transport {
 
     public Transport(List<Endpoint> endpoints, SerialContext executor, Duration requestTimeout,
             Credentials credentials) {
+        this(endpoints, executor, requestTimeout, credentials, null);
+    }
+
+    /**
+     * @param tls for https:// endpoints, the CA and client certificate files; null for the JVM's trusted CAs
+     * @throws IllegalArgumentException when {@code tls} is given for http:// endpoints or one of its files is bad
+     */
+    public Transport(List<Endpoint> endpoints, SerialContext executor, Duration requestTimeout,
+            Credentials credentials, TlsFiles tls) {
         this.credentials = credentials;
+        this.tls = tls;
         this.endpoints = List.copyOf(endpoints);
         this.executor = executor;
         this.requestTimeout = requestTimeout;
-        // https:// means TLS, verified against the JVM's trusted CAs; never a silent fallback to plaintext
-        ChannelCredentials transportSecurity = this.endpoints.get(0).tls() ? TlsChannelCredentials.create()
-                : InsecureChannelCredentials.create();
-        this.managedChannel = Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", transportSecurity)
+        ChannelCredentials transportSecurity = TransportSecurity.channelCredentials(this.endpoints, tls);
+        this.managedChannel = newChannel(transportSecurity);
+        this.channel = ClientInterceptors.intercept(managedChannel, new Headers());
+    }
+
+    private ManagedChannel newChannel(ChannelCredentials transportSecurity) {
+        try {
+            return channelBuilder(transportSecurity).build();
+        } catch (RuntimeException e) {
+            if (tls == null) {
+                throw e;
+            }
+            // Netty makes its SSL context here, and may refuse what our checks let through
+            throw new IllegalArgumentException("gRPC could not set up TLS with " + tls + ": " + e.getMessage(), e);
+        }
+    }
+
+    private io.grpc.ManagedChannelBuilder<?> channelBuilder(ChannelCredentials transportSecurity) {
+        return Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", transportSecurity)
                 .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
                 .defaultLoadBalancingPolicy("round_robin")
                 .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
@@ -89,9 +113,7 @@ public final class Transport {
                 .keepAliveTime(10, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
-                .disableRetry() // retries are decided here, by what etcd's answer means
-                .build();
-        this.channel = ClientInterceptors.intercept(managedChannel, new Headers());
+                .disableRetry(); // retries are decided here, by what etcd's answer means
     }
 
     public List<Endpoint> endpoints() {
@@ -117,16 +139,21 @@ public final class Transport {
     public StatusResponse connect(Duration timeout) {
         StatusResponse status;
         try {
-            status = call(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(), true, timeout).join();
+            status = start(new UnaryCall<>(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(),
+                    true, Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS), true)).join();
         } catch (RuntimeException e) {
             Throwable cause = EtcdErrors.unwrap(e);
             Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
             String reason = s == null ? String.valueOf(cause) : describe(s);
-            boolean tlsProblem = reason.contains("SSL") || reason.contains("TLS") || reason.contains("Ssl");
+            TransportSecurity.Diagnosis diagnosis = s == null ? null : TransportSecurity.diagnose(s, endpoints, tls);
+            if (diagnosis != null && diagnosis.permanent()) {
+                throw new EtcdUnavailableException("the TLS handshake with etcd at " + endpoints + " failed: "
+                        + diagnosis.hint() + " (error: " + reason + ")", false, cause);
+            }
             throw new EtcdUnavailableException("could not reach any etcd endpoint of " + endpoints + " within "
                     + timeout.toMillis() + " ms (last error: " + reason + "); "
-                    + (tlsProblem ? "the TLS handshake failed: check http:// versus https:// and the certificates"
-                            : "check that etcd runs there and the endpoints are right"), false, cause);
+                    + (diagnosis != null ? diagnosis.hint() : "check that etcd runs there and the endpoints are right"),
+                    false, cause);
         }
         if (credentials != null) {
             try {
@@ -204,12 +231,15 @@ public final class Transport {
 
     public <Q, R> CompletableFuture<R> call(MethodDescriptor<Q, R> method, Q request, boolean idempotent,
             Duration timeout) {
-        UnaryCall<Q, R> call = new UnaryCall<>(method, request, idempotent,
-                Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        return start(new UnaryCall<>(method, request, idempotent,
+                Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS), false));
+    }
+
+    private <Q, R> CompletableFuture<R> start(UnaryCall<Q, R> call) {
         live.add(call);
         call.result.whenComplete((r, t) -> live.remove(call));
         if (closed.get()) {
-            call.result.completeExceptionally(EtcdErrors.closed(method.getBareMethodName()));
+            call.result.completeExceptionally(EtcdErrors.closed(call.method.getBareMethodName()));
         } else {
             call.attempt();
         }
@@ -256,10 +286,14 @@ public final class Transport {
         private final Deadline deadline;
         private Backoff backoff;
         private boolean refreshedToken;
+        /** For the connect check: a refused certificate will be refused again, so retrying only delays. */
+        private final boolean endOnPermanentTlsFailure;
         private R value;
         private volatile ClientCall<Q, R> current;
 
-        UnaryCall(MethodDescriptor<Q, R> method, Q request, boolean idempotent, Deadline deadline) {
+        UnaryCall(MethodDescriptor<Q, R> method, Q request, boolean idempotent, Deadline deadline,
+                boolean endOnPermanentTlsFailure) {
+            this.endOnPermanentTlsFailure = endOnPermanentTlsFailure;
             this.method = method;
             this.request = request;
             this.idempotent = idempotent;
@@ -315,7 +349,7 @@ public final class Transport {
                 });
                 return;
             }
-            if (EtcdErrors.retryable(t, idempotent)) {
+            if (EtcdErrors.retryable(t, idempotent) && !(endOnPermanentTlsFailure && isPermanentTlsFailure(t))) {
                 if (backoff == null) {
                     backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(20), TimeUnit.MILLISECONDS.toNanos(500));
                 }
@@ -334,6 +368,12 @@ public final class Transport {
             boolean write = !idempotent;
             result.completeExceptionally(EtcdErrors.toException(t, "etcd " + method.getBareMethodName(), write));
         }
+    }
+
+    private boolean isPermanentTlsFailure(Throwable failure) {
+        TransportSecurity.Diagnosis diagnosis = TransportSecurity.diagnose(Status.fromThrowable(failure), endpoints,
+                tls);
+        return diagnosis != null && diagnosis.permanent();
     }
 
     /** Adds {@code hasleader: true} to every call, and the auth token once there is one. */
