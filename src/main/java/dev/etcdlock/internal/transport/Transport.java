@@ -24,6 +24,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import io.grpc.stub.ClientCallStreamObserver;
 import java.util.Set;
@@ -43,6 +44,13 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Transport {
     private static final System.Logger LOG = System.getLogger(Transport.class.getName());
+
+    /**
+     * How long one attempt of an idempotent call may wait for a member before it is retried: a healthy member
+     * answers a lock's calls in milliseconds, and one silent for this long is as good as gone for a lock whose
+     * lease may be only a few seconds long.
+     */
+    static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
 
     /**
      * Asks each member to refuse a call while it has no leader, instead of holding it until "request timed out".
@@ -107,13 +115,43 @@ public final class Transport {
     private io.grpc.ManagedChannelBuilder<?> channelBuilder(ChannelCredentials transportSecurity) {
         return Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", transportSecurity)
                 .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
-                .defaultLoadBalancingPolicy("round_robin")
+                .defaultServiceConfig(loadBalancing(this.endpoints.size()))
                 .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
                 .proxyDetector(address -> null)
                 .keepAliveTime(10, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .disableRetry(); // retries are decided here, by what etcd's answer means
+    }
+
+    /**
+     * Round robin over the members, wrapped in gRPC's outlier detection: a member whose calls mostly fail within a
+     * second (a frozen member's attempts time out, see {@link #ATTEMPT_TIMEOUT}) gets no new calls for 10 s,
+     * longer each time it is ejected again. A frozen member's connection stays READY for gRPC until its keepalive
+     * gives up 15 s later, so plain round robin would keep sending it a share of every call. At most a minority of
+     * the members is ejected at once, so a cluster-wide failure (no leader) cannot eject them all.
+     */
+    static Map<String, ?> loadBalancing(int members) {
+        Map<String, ?> roundRobin = Map.of("round_robin", Map.of());
+        if (members < 2) {
+            return Map.of("loadBalancingConfig", List.of(roundRobin));
+        }
+        int ejectable = Math.max(1, (members - 1) / 2);
+        // gRPC stops ejecting once the ejected share reaches this percentage, checked before each ejection
+        double maxEjectionPercent = 100 * ejectable / members;
+        return Map.of("loadBalancingConfig", List.of(Map.of("outlier_detection_experimental",
+                Map.of(
+                        "interval", "1s",
+                        "baseEjectionTime", "10s",
+                        "maxEjectionTime", "120s",
+                        "maxEjectionPercent", maxEjectionPercent,
+                        "failurePercentageEjection", Map.of(
+                                "threshold", 50.0,
+                                "enforcementPercentage", 100.0,
+                                "minimumHosts", 1.0,
+                                // calls stuck on a frozen member end one per attempt timeout: one is evidence
+                                "requestVolume", 1.0),
+                        "childPolicy", List.of(roundRobin)))));
     }
 
     public List<Endpoint> endpoints() {
@@ -312,7 +350,11 @@ public final class Transport {
                 return;
             }
             value = null;
-            ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT.withDeadline(deadline));
+            // A member that is frozen or cut off keeps its connection open and answers nothing until the deadline;
+            // an idempotent call gives up on it early and is retried, and round_robin sends the retry elsewhere.
+            Deadline attemptDeadline = idempotent
+                    ? deadline.minimum(Deadline.after(ATTEMPT_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS)) : deadline;
+            ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT.withDeadline(attemptDeadline));
             current = call;
             ClientCalls.asyncUnaryCall(call, request, this);
         }
