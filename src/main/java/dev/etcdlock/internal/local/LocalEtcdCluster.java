@@ -255,19 +255,34 @@ public final class LocalEtcdCluster implements AutoCloseable {
      * is still running is stopped first.
      */
     public synchronized void restart(int member) {
-        Member m = member(member);
-        if (isRunning(member)) {
-            stop(member);
+        restartAll(List.of(member));
+    }
+
+    /**
+     * Starts the given members again together and waits until they serve: after the whole cluster went down, one
+     * member alone cannot serve (no quorum), so they must come back at the same time. Running members among them
+     * are stopped first.
+     */
+    public synchronized void restartAll(List<Integer> memberIndexes) {
+        List<Member> restarting = memberIndexes.stream().map(this::member).toList();
+        for (int i : memberIndexes) {
+            if (isRunning(i)) {
+                stop(i);
+            }
         }
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        Map<Member, CompletableFuture<Void>> ready = Map.of(m, launch(m, deadline));
+        Map<Member, CompletableFuture<Void>> ready = new LinkedHashMap<>();
+        for (Member m : restarting) {
+            ready.put(m, launch(m, deadline));
+        }
         try {
             awaitReady(ready);
         } catch (RuntimeException e) {
-            m.process().destroyForcibly();
+            restarting.forEach(m -> m.process().destroyForcibly());
             throw e;
         }
-        LOG.log(System.Logger.Level.INFO, () -> "restarted " + m.name + " as pid " + m.process().pid());
+        LOG.log(System.Logger.Level.INFO, () -> "restarted " + restarting.stream()
+                .map(m -> m.name + " as pid " + m.process().pid()).collect(Collectors.joining(", ")));
     }
 
     /** SIGSTOP: the member freezes with its sockets open, like a long GC pause or a hung VM. */

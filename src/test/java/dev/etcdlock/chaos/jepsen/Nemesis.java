@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 final class Nemesis {
     enum Fault {
         KILL_LEADER, KILL_MEMBER, PAUSE_MEMBER, PAUSE_WORKER, PAUSE_HOLDER, CRASH_WORKER, PROXY_HANG, PROXY_DROP, PROXY_DELAY,
-        COMPACT_WHILE_WAITING, QUORUM_LOSS, PAUSE_WORKER_DURING_LEADER_KILL;
+        COMPACT_WHILE_WAITING, QUORUM_LOSS, RESTART_CLUSTER, PAUSE_WORKER_DURING_LEADER_KILL;
 
         /** Whether the fault touches etcd or the network, which can stretch or renew leases. */
         boolean touchesCluster() {
@@ -136,8 +136,18 @@ final class Nemesis {
                     }
                 }
                 sleep(Duration.ofSeconds(3));
-                down.forEach(cluster::restart);
+                restart(down);
                 yield "members " + down;
+            }
+            case RESTART_CLUSTER -> {
+                List<Integer> all = new ArrayList<>();
+                for (int i = 0; i < cluster.size(); i++) {
+                    cluster.kill(i);
+                    all.add(i);
+                }
+                sleep(Duration.ofSeconds(2));
+                restart(all);
+                yield "all members";
             }
             case PAUSE_WORKER_DURING_LEADER_KILL -> {
                 CompletableFuture<String> pause = CompletableFuture.supplyAsync(this::pauseWorker);
@@ -194,8 +204,19 @@ final class Nemesis {
     private String killAndRestart(int member) {
         cluster.kill(member);
         sleep(Duration.ofSeconds(3));
-        cluster.restart(member);
+        restart(List.of(member));
         return "member " + member;
+    }
+
+    /** Restarts members together, once more if they did not come up in time (a loaded machine, not a finding). */
+    private void restart(List<Integer> members) {
+        try {
+            cluster.restartAll(members);
+        } catch (RuntimeException slow) {
+            System.out.println("jepsen: restart of members " + members + " failed (" + slow.getMessage()
+                    + "), trying again");
+            cluster.restartAll(members);
+        }
     }
 
     static void sleep(Duration d) {

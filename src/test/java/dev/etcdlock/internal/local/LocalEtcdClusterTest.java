@@ -94,6 +94,17 @@ class LocalEtcdClusterTest {
             assertThrows(HttpTimeoutException.class, () -> health(cluster, follower));
             cluster.resume(follower);
             assertTrue(health(cluster, follower).contains("\"health\":\"true\""));
+
+            // the whole cluster down: no member can come back alone, they restart together
+            for (int i = 0; i < 3; i++) {
+                cluster.kill(i);
+            }
+            cluster.restartAll(List.of(0, 1, 2));
+            for (int i = 0; i < 3; i++) {
+                pids.add(cluster.pid(i));
+                assertTrue(health(cluster, i).contains("\"health\":\"true\""), "m" + i + " after restartAll");
+            }
+            awaitLeader(cluster::leaderIndex, -1);
         }
         for (long pid : pids) {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "etcd pid " + pid + " survived");
