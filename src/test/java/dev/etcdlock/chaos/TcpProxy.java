@@ -67,6 +67,7 @@ public final class TcpProxy implements AutoCloseable {
     /** Every thread started, so close() can wait for each; finished ones are removed as they end. */
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
     private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong bytesFromClients = new AtomicLong();
     private final AtomicLong connectionIds = new AtomicLong();
 
     /** Guards mode changes so that writers waiting on a hang or a delay wake up at once. */
@@ -159,6 +160,14 @@ public final class TcpProxy implements AutoCloseable {
     /** Connections currently open (accepted and not yet closed or reset). */
     public int openConnections() {
         return connections.size();
+    }
+
+    /**
+     * Bytes read from clients so far, held ones included: tells a test which proxy a client's new stream went
+     * through.
+     */
+    long bytesFromClients() {
+        return bytesFromClients.get();
     }
 
     /** Threads of this proxy still alive (the acceptor included until close()). */
@@ -333,9 +342,9 @@ public final class TcpProxy implements AutoCloseable {
             BlockingQueue<Chunk> down = new ArrayBlockingQueue<>(MAX_QUEUED_CHUNKS);
             // created here, started by start(): a reset() in between finds the complete list
             this.own = List.of(
-                    newThread("c" + id + "-read-up", () -> read(client, up)),
+                    newThread("c" + id + "-read-up", () -> read(client, up, bytesFromClients)),
                     newThread("c" + id + "-write-up", () -> write(up, target)),
-                    newThread("c" + id + "-read-down", () -> read(target, down)),
+                    newThread("c" + id + "-read-down", () -> read(target, down, null)),
                     newThread("c" + id + "-write-down", () -> write(down, client)));
         }
 
@@ -346,7 +355,7 @@ public final class TcpProxy implements AutoCloseable {
             }
         }
 
-        private void read(Socket from, BlockingQueue<Chunk> queue) {
+        private void read(Socket from, BlockingQueue<Chunk> queue, AtomicLong counter) {
             try {
                 InputStream in = from.getInputStream();
                 while (true) {
@@ -355,6 +364,9 @@ public final class TcpProxy implements AutoCloseable {
                     if (n < 0) {
                         queue.put(new Chunk(null, 0, System.nanoTime(), Chunk.End.EOF));
                         return;
+                    }
+                    if (counter != null) {
+                        counter.addAndGet(n);
                     }
                     queue.put(new Chunk(buffer, n, System.nanoTime(), Chunk.End.NONE));
                 }

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -33,11 +34,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * work there. A lease is lost when etcd answers a keep-alive with TTL &le; 0 (expired or revoked by someone else),
  * or when its validity, counted from the send time of the last answered keep-alive, runs out while etcd does not
  * answer. Loss completes {@link Lease#done()} exceptionally, never normally.
+ *
+ * <p>A stream that stops answering (its member paused, or cut off with the connection left open) is replaced when
+ * a keep-alive has waited a whole interval. A replacement gets less patience: its keep-alives must be answered
+ * within {@link #FRESH_STREAM_DEADLINE} (at most half the shortest interval), because by then a lease has only
+ * about one interval of validity left, and a new stream that landed on the same dead member would otherwise be
+ * noticed only at the next keep-alive, when the lease has run out.
  */
 public final class LeaseManager {
     private static final System.Logger LOG = System.getLogger(LeaseManager.class.getName());
     /** etcd's upper bound (lease.MaxLeaseTTL). */
     public static final long MAX_TTL_SECONDS = 9_000_000_000L;
+    /**
+     * How long a newly opened stream may leave its keep-alives unanswered before it is replaced. etcd answers one
+     * within a round trip to its leader; the rest is room for a pause on either side.
+     */
+    static final Duration FRESH_STREAM_DEADLINE = Duration.ofSeconds(2);
 
     private final Transport transport;
     private final SerialContext engine;
@@ -48,6 +60,8 @@ public final class LeaseManager {
     // serial context only
     private final Map<Long, Lease> leases = new HashMap<>();
     private ContextStream<LeaseKeepAliveRequest> stream;
+    /** Replaces the current stream if it has not answered once by then; null once it has. */
+    private ScheduledFuture<?> freshStreamCheck;
     private boolean reopenScheduled;
     private volatile boolean closed;
 
@@ -182,6 +196,7 @@ public final class LeaseManager {
     }
 
     private void closeStream() {
+        cancelFreshStreamCheck();
         if (stream != null) {
             stream.cancel("etcd-lock client closed");
             stream = null;
@@ -252,13 +267,37 @@ public final class LeaseManager {
         }
         stream = transport.openStream(LeaseGrpc.getLeaseKeepAliveMethod(), this::onKeepAliveResponse, this::onStreamBroken);
         streamsOpened.incrementAndGet();
+        long shortestInterval = Long.MAX_VALUE;
         for (Lease lease : leases.values()) {
             lease.unansweredSendTimes.clear();
             sendKeepAlive(lease);
+            shortestInterval = Math.min(shortestInterval, lease.keepAliveIntervalNanos());
+        }
+        if (!leases.isEmpty()) {
+            ContextStream<LeaseKeepAliveRequest> opened = stream;
+            long deadline = Math.min(FRESH_STREAM_DEADLINE.toNanos(), shortestInterval / 2);
+            cancelFreshStreamCheck();
+            freshStreamCheck = engine.schedule(() -> {
+                freshStreamCheck = null;
+                if (stream == opened && !closed) {
+                    LOG.log(System.Logger.Level.WARNING, "the new keep-alive stream has not answered in "
+                            + TimeUnit.NANOSECONDS.toMillis(deadline) + " ms; its member may be paused or cut off. "
+                            + "Reopening it");
+                    restartStream();
+                }
+            }, deadline, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void cancelFreshStreamCheck() {
+        if (freshStreamCheck != null) {
+            freshStreamCheck.cancel(false);
+            freshStreamCheck = null;
         }
     }
 
     private void restartStream() {
+        cancelFreshStreamCheck();
         ContextStream<LeaseKeepAliveRequest> old = stream;
         stream = null;
         if (old != null) {
@@ -269,6 +308,7 @@ public final class LeaseManager {
 
     private void onStreamBroken(Throwable t) {
         stream = null;
+        cancelFreshStreamCheck();
         if (closed) {
             return;
         }
@@ -295,6 +335,7 @@ public final class LeaseManager {
 
     private void onKeepAliveResponse(LeaseKeepAliveResponse response) {
         backoff.reset();
+        cancelFreshStreamCheck(); // any answer shows the stream's member alive
         Lease lease = leases.get(response.getID());
         if (lease == null) {
             return;
