@@ -170,17 +170,6 @@ public final class TcpProxy implements AutoCloseable {
         return bytesFromClients.get();
     }
 
-    /** Threads of this proxy still alive (the acceptor included until close()). */
-    int liveThreads() {
-        int n = 0;
-        for (Thread t : threads) {
-            if (t.isAlive()) {
-                n++;
-            }
-        }
-        return n;
-    }
-
     /**
      * Stops listening, resets every connection and waits until every thread of the proxy has ended. Idempotent.
      *
