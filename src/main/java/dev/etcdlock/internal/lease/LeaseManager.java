@@ -89,7 +89,7 @@ public final class LeaseManager {
                         throw new EtcdRequestException("etcd refused to grant a lease: " + response.getError(), null);
                     }
                     Lease lease = new Lease(response.getID(), response.getTTL(),
-                            sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
+                            validUntil(sentAt, response.getTTL()), ticker);
                     track(lease);
                     return lease;
                 }, engine);
@@ -113,7 +113,7 @@ public final class LeaseManager {
                                 + " does not exist in etcd (expired or revoked); grant a new one");
                     }
                     Lease lease = new Lease(leaseId, response.getGrantedTTL(),
-                            sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()), ticker);
+                            validUntil(sentAt, response.getTTL()), ticker);
                     track(lease);
                     sendKeepAlive(lease);
                     return lease;
@@ -201,6 +201,19 @@ public final class LeaseManager {
             stream.cancel("etcd-lock client closed");
             stream = null;
         }
+    }
+
+    /**
+     * Until when a lease is certainly alive, given that etcd answered a request sent at {@code sentAt} with
+     * {@code ttlSeconds}: etcd's leader counts the TTL from when it got the request, which is later. The margin covers
+     * the two machines' clocks running at different rates (NTP slews at most 500 ppm) many times over, so that this
+     * side always gives up before etcd can hand the lease's locks to someone else.
+     */
+    static long validUntil(long sentAt, long ttlSeconds) {
+        long ttl = TimeUnit.SECONDS.toNanos(ttlSeconds);
+        long margin = Math.min(Math.max(ttl / 100, TimeUnit.MILLISECONDS.toNanos(10)),
+                TimeUnit.MILLISECONDS.toNanos(500));
+        return sentAt + ttl - margin;
     }
 
     public static long ttlSecondsOf(Duration ttl) {
@@ -347,7 +360,7 @@ public final class LeaseManager {
             return;
         }
         if (sentAt != null) {
-            lease.renewed(response.getTTL(), sentAt + TimeUnit.SECONDS.toNanos(response.getTTL()));
+            lease.renewed(response.getTTL(), validUntil(sentAt, response.getTTL()));
             armExpiry(lease);
         }
     }
