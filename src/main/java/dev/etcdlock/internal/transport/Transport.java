@@ -329,6 +329,9 @@ public final class Transport {
         private R value;
         private volatile ClientCall<Q, R> current;
 
+        private boolean shortAttempt;
+        private int silentAttempts;
+
         UnaryCall(MethodDescriptor<Q, R> method, Q request, boolean idempotent, Deadline deadline,
                 boolean endOnPermanentTlsFailure) {
             this.endOnPermanentTlsFailure = endOnPermanentTlsFailure;
@@ -352,7 +355,12 @@ public final class Transport {
             value = null;
             // A member that is frozen or cut off keeps its connection open and answers nothing until the deadline;
             // an idempotent call gives up on it early and is retried, and round_robin sends the retry elsewhere.
-            Deadline attemptDeadline = idempotent
+            // Only while another member may still answer: with one member, or once as many attempts went unanswered
+            // as there are other members, the attempt gets the whole remaining deadline, so that a cluster slower
+            // than the attempt timeout (slow disks, a distant region) is slow rather than unusable.
+            shortAttempt = idempotent && !endOnPermanentTlsFailure && method != AuthGrpc.getAuthenticateMethod()
+                    && silentAttempts < endpoints.size() - 1;
+            Deadline attemptDeadline = shortAttempt
                     ? deadline.minimum(Deadline.after(ATTEMPT_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS)) : deadline;
             ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT.withDeadline(attemptDeadline));
             current = call;
@@ -390,6 +398,10 @@ public final class Transport {
                     }
                 });
                 return;
+            }
+            if (shortAttempt && !deadline.isExpired()
+                    && Status.fromThrowable(t).getCode() == Status.Code.DEADLINE_EXCEEDED) {
+                silentAttempts++; // the attempt's own deadline, not the call's: a silent member
             }
             if (EtcdErrors.retryable(t, idempotent) && !(endOnPermanentTlsFailure && isPermanentTlsFailure(t))) {
                 if (backoff == null) {
