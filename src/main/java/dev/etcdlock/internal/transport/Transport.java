@@ -24,7 +24,6 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import io.grpc.stub.ClientCallStreamObserver;
 import java.util.Set;
@@ -51,6 +50,11 @@ public final class Transport {
      * lease may be only a few seconds long.
      */
     static final Duration ATTEMPT_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * How long a member that let an attempt time out gets no new calls. Short is cheap: a member put back while still
+     * frozen is not used until it answers a new connection's handshake (see {@link StaticNameResolver}).
+     */
+    static final Duration BENCH_TIME = Duration.ofSeconds(5);
 
     /**
      * Asks each member to refuse a call while it has no leader, instead of holding it until "request timed out".
@@ -61,6 +65,7 @@ public final class Transport {
 
     private final List<Endpoint> endpoints;
     private final ManagedChannel managedChannel;
+    private final StaticNameResolver.Factory members;
     private final Channel channel;
     private final SerialContext executor;
     private final Duration requestTimeout;
@@ -93,6 +98,7 @@ public final class Transport {
         this.credentials = credentials;
         this.tls = tls;
         this.endpoints = List.copyOf(endpoints);
+        this.members = StaticNameResolver.factory(this.endpoints);
         this.executor = executor;
         this.requestTimeout = requestTimeout;
         ChannelCredentials transportSecurity = TransportSecurity.channelCredentials(this.endpoints, tls);
@@ -114,44 +120,14 @@ public final class Transport {
 
     private io.grpc.ManagedChannelBuilder<?> channelBuilder(ChannelCredentials transportSecurity) {
         return Grpc.newChannelBuilder(StaticNameResolver.SCHEME + ":///etcd", transportSecurity)
-                .nameResolverFactory(StaticNameResolver.factory(this.endpoints))
-                .defaultServiceConfig(loadBalancing(this.endpoints.size()))
+                .nameResolverFactory(members)
+                .defaultLoadBalancingPolicy("round_robin")
                 .directExecutor() // callbacks run on the Netty thread that read the answer; see SerialContext
                 .proxyDetector(address -> null)
                 .keepAliveTime(10, TimeUnit.SECONDS)
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .disableRetry(); // retries are decided here, by what etcd's answer means
-    }
-
-    /**
-     * Round robin over the members, wrapped in gRPC's outlier detection: a member whose calls mostly fail within a
-     * second (a frozen member's attempts time out, see {@link #ATTEMPT_TIMEOUT}) gets no new calls for 10 s,
-     * longer each time it is ejected again. A frozen member's connection stays READY for gRPC until its keepalive
-     * gives up 15 s later, so plain round robin would keep sending it a share of every call. At most a minority of
-     * the members is ejected at once, so a cluster-wide failure (no leader) cannot eject them all.
-     */
-    static Map<String, ?> loadBalancing(int members) {
-        Map<String, ?> roundRobin = Map.of("round_robin", Map.of());
-        if (members < 2) {
-            return Map.of("loadBalancingConfig", List.of(roundRobin));
-        }
-        int ejectable = Math.max(1, (members - 1) / 2);
-        // gRPC stops ejecting once the ejected share reaches this percentage, checked before each ejection
-        double maxEjectionPercent = 100 * ejectable / members;
-        return Map.of("loadBalancingConfig", List.of(Map.of("outlier_detection_experimental",
-                Map.of(
-                        "interval", "1s",
-                        "baseEjectionTime", "10s",
-                        "maxEjectionTime", "120s",
-                        "maxEjectionPercent", maxEjectionPercent,
-                        "failurePercentageEjection", Map.of(
-                                "threshold", 50.0,
-                                "enforcementPercentage", 100.0,
-                                "minimumHosts", 1.0,
-                                // calls stuck on a frozen member end one per attempt timeout: one is evidence
-                                "requestVolume", 1.0),
-                        "childPolicy", List.of(roundRobin)))));
     }
 
     public List<Endpoint> endpoints() {
@@ -402,6 +378,8 @@ public final class Transport {
             if (shortAttempt && !deadline.isExpired()
                     && Status.fromThrowable(t).getCode() == Status.Code.DEADLINE_EXCEEDED) {
                 silentAttempts++; // the attempt's own deadline, not the call's: a silent member
+                ClientCall<Q, R> c = current;
+                members.bench(c == null ? null : c.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), BENCH_TIME);
             }
             if (EtcdErrors.retryable(t, idempotent) && !(endOnPermanentTlsFailure && isPermanentTlsFailure(t))) {
                 if (backoff == null) {
