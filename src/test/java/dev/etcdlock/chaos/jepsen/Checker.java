@@ -10,12 +10,17 @@ import java.util.Map;
  * Decides whether a history is safe. The workers' only shared state is one counter, each incremented by
  * read-then-guarded-write under the lock, so every safety property shows up in the counter's values:
  *
+ * <p>Each write also puts a marker key (per worker and operation) in the same guarded Txn, so after the run every
+ * write whose outcome the worker could not know is resolved into applied or not.
+ *
  * <ul>
- *   <li>no lost update: no two acknowledged writes wrote the same value, none is above the final counter, and every
- *       value up to the final counter was written by an acknowledged or indeterminate write (no phantom);
+ *   <li>no lost update: no two applied writes wrote the same value, none is above the final counter, every
+ *       acknowledged write is applied; no phantom: every value up to the final counter was written by an applied
+ *       write, and no write reported rejected or failed was applied;
  *   <li>fencing: in the order of the values (the order etcd applied them) the writers' tokens strictly increase;
- *   <li>mutual exclusion on one clock: the next acknowledged writer's {@code lock()} returned after the previous
- *       one sent its write (its key had to be gone first, and that happened after the write was applied);
+ *   <li>mutual exclusion on one clock (CLOCK_MONOTONIC, shared by the worker JVMs): the next applied writer's
+ *       {@code lock()} returned after the previous one sent its write (its key had to be gone first, and that
+ *       happened after the write was applied);
  *   <li>a worker frozen past its TTL while holding, with no cluster fault at the same time, did not write: it saw
  *       its lock as lost or etcd rejected the write.
  * </ul>
@@ -26,14 +31,16 @@ final class Checker {
     }
 
     record Result(List<String> violations, long acquisitions, long okWrites, long rejected, long indeterminate,
-            long failed, long pausedHolders, long pausedHoldersThatSawLoss, Map<String, Integer> events) {
+            long indeterminateApplied, long failed, long pausedHolders, long pausedHoldersThatSawLoss,
+            Map<String, Integer> events) {
         boolean safe() {
             return violations.isEmpty();
         }
 
         String summary() {
             return "acquisitions=" + acquisitions + " okWrites=" + okWrites + " rejectedWrites=" + rejected
-                    + " indeterminateWrites=" + indeterminate + " failedWrites=" + failed
+                    + " indeterminateWrites=" + indeterminate + " (applied: " + indeterminateApplied + ")"
+                    + " failedWrites=" + failed
                     + " holdersPausedPastTtl=" + pausedHolders + " (saw loss or rejected: " + pausedHoldersThatSawLoss
                     + ") events=" + events + " violations=" + violations.size();
         }
@@ -44,17 +51,30 @@ final class Checker {
 
     static Result check(History history, long finalCounter, List<Pause> pauses, long ttlMicros) {
         List<String> violations = new ArrayList<>();
-        List<History.Op> ok = new ArrayList<>(history.okWrites());
-        ok.sort(Comparator.comparingLong(o -> o.value));
+        // what was applied: the acknowledged writes and, when the marker keys were read, the in-doubt ones that
+        // left their marker; every applied write took part in the lock's order
+        List<History.Op> applied = new ArrayList<>(history.okWrites());
+        if (history.markersKnown) {
+            applied.addAll(history.appliedInDoubt());
+            for (History.Op o : history.ops.values()) {
+                boolean marked = history.applied.contains(o.id());
+                if (o.ok() && !marked) {
+                    violations.add("lost update: acknowledged write left no marker: " + o);
+                } else if (marked && ("rejected".equals(o.outcome) || "failed".equals(o.outcome))) {
+                    violations.add("phantom update: a write reported " + o.outcome + " was applied: " + o);
+                }
+            }
+        }
+        applied.sort(Comparator.comparingLong(o -> o.value));
 
         Map<Long, History.Op> byValue = new HashMap<>();
-        for (History.Op o : ok) {
+        for (History.Op o : applied) {
             History.Op other = byValue.putIfAbsent(o.value, o);
             if (other != null) {
-                violations.add("lost update: value " + o.value + " acknowledged twice: " + other + " and " + o);
+                violations.add("lost update: value " + o.value + " written twice: " + other + " and " + o);
             }
             if (o.value > finalCounter) {
-                violations.add("lost update: acknowledged value " + o.value + " is above the final counter "
+                violations.add("lost update: applied value " + o.value + " is above the final counter "
                         + finalCounter + ": " + o);
             }
         }
@@ -63,15 +83,15 @@ final class Checker {
             maybe.putIfAbsent(o.value, o);
         }
         for (long v = 1; v <= finalCounter; v++) {
-            if (!byValue.containsKey(v) && !maybe.containsKey(v)) {
+            if (!byValue.containsKey(v) && (history.markersKnown || !maybe.containsKey(v))) {
                 violations.add("phantom update: the counter passed " + v + " but no write of " + v
-                        + " was acknowledged or in doubt");
+                        + (history.markersKnown ? " was applied" : " was acknowledged or in doubt"));
             }
         }
 
-        for (int i = 1; i < ok.size(); i++) {
-            History.Op prev = ok.get(i - 1);
-            History.Op next = ok.get(i);
+        for (int i = 1; i < applied.size(); i++) {
+            History.Op prev = applied.get(i - 1);
+            History.Op next = applied.get(i);
             if (prev.value == next.value) {
                 continue; // reported above
             }
@@ -81,6 +101,9 @@ final class Checker {
             if (next.acquiredMicros <= prev.sentMicros) {
                 violations.add("two holders: " + next + " held the lock before " + prev + " sent its write");
             }
+        }
+        if (history.events.containsKey("error")) {
+            violations.add(history.events.get("error") + " unexpected exceptions in workers (see their histories)");
         }
 
         long pausedHolders = 0;
@@ -105,8 +128,8 @@ final class Checker {
             }
         }
 
-        return new Result(violations, history.acquisitions().size(), ok.size(), history.count("rejected"),
-                history.indeterminateWrites().size(), history.count("failed"), pausedHolders, sawLoss,
-                history.events);
+        return new Result(violations, history.acquisitions().size(), history.okWrites().size(),
+                history.count("rejected"), history.indeterminateWrites().size(), history.appliedInDoubt().size(),
+                history.count("failed"), pausedHolders, sawLoss, history.events);
     }
 }

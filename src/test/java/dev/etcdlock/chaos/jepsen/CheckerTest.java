@@ -105,4 +105,29 @@ class CheckerTest {
         assertEquals(1, r.pausedHolders());
         assertEquals(1, r.pausedHoldersThatSawLoss());
     }
+
+    @Test
+    void anInDoubtWriteThatWasAppliedIsCheckedLikeAnAcknowledgedOne() {
+        // worker 2's write of 2 timed out but was applied (its marker is there); worker 1 then also wrote 2
+        History h = history(op(1, 1, 10, 100, 1, 110, "ok"), op(2, 1, 12, 200, 2, 210, "unknown"),
+                op(1, 2, 15, 300, 2, 310, "ok"));
+        h.markersKnown = true;
+        h.applied.addAll(List.of("1-1", "2-1", "1-2"));
+        assertViolation(Checker.check(h, 2, List.of(), TTL).violations(), "written twice");
+
+        h.applied.remove("2-1"); // not applied after all: then the history is fine
+        Checker.Result r = Checker.check(h, 2, List.of(), TTL);
+        assertEquals(List.of(), r.violations());
+        assertEquals(0, r.indeterminateApplied());
+    }
+
+    @Test
+    void markersMustAgreeWithWhatTheWorkersWereTold() {
+        History h = history(op(1, 1, 10, 100, 1, 110, "ok"), op(2, 1, 12, 200, 2, 210, "rejected"));
+        h.markersKnown = true;
+        h.applied.add("2-1");
+        List<String> violations = Checker.check(h, 1, List.of(), TTL).violations();
+        assertViolation(violations, "left no marker");
+        assertViolation(violations, "reported rejected was applied");
+    }
 }

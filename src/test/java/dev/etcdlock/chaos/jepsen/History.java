@@ -54,9 +54,13 @@ final class History {
             return "ok".equals(outcome);
         }
 
-        /** The write may or may not have been applied. */
+        /** The write's outcome was not known to the worker. */
         boolean indeterminate() {
             return wrote() && (outcome == null || "unknown".equals(outcome));
+        }
+
+        String id() {
+            return worker + "-" + op;
         }
 
         @Override
@@ -68,6 +72,10 @@ final class History {
     }
 
     final Map<String, Op> ops = new LinkedHashMap<>();
+    /** "worker-op" of every write whose marker key is in etcd after the run: certainly applied. */
+    final java.util.Set<String> applied = new java.util.HashSet<>();
+    /** Whether {@link #applied} was read from etcd (hand-made histories have no markers). */
+    boolean markersKnown;
     final List<Long> leases = new ArrayList<>();
     final Map<String, Integer> events = new LinkedHashMap<>();
 
@@ -145,6 +153,11 @@ final class History {
 
     List<Op> indeterminateWrites() {
         return ops.values().stream().filter(Op::indeterminate).toList();
+    }
+
+    /** Writes that were applied though their worker could not know it (resolved from the marker keys). */
+    List<Op> appliedInDoubt() {
+        return ops.values().stream().filter(o -> o.indeterminate() && applied.contains(o.id())).toList();
     }
 
     long count(String outcome) {

@@ -94,7 +94,13 @@ class LockSafetyCheckTest {
                         assertTrue(nemesis.windows().stream().map(Nemesis.Window::fault).toList()
                                 .containsAll(schedule), () -> "not every fault was injected: " + nemesis.windows());
                     }
+                    assertEquals(Map.of(), workers.unexpectedExits(), "workers that exited with an error (logs in "
+                            + dir + ")");
                     History history = History.read(workers.histories());
+                    for (String marker : EtcdKeys.keysUnder(cluster.clientEndpoints(), COUNTER + "/ops/")) {
+                        history.applied.add(marker.substring(marker.lastIndexOf('/') + 1));
+                    }
+                    history.markersKnown = true;
                     long counter = counter(admin);
                     Checker.Result result = Checker.check(history, counter, nemesis.pauses(),
                             TTL.toNanos() / 1000);

@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -57,6 +55,8 @@ public final class LockWorker {
     }
 
     public static void main(String[] args) throws Exception {
+        // never outlive the test: a worker whose parent died (a killed build) exits
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(4)));
         List<String> endpoints = List.of(args[0].split(","));
         int worker = Integer.parseInt(args[4]);
         long deadline = System.nanoTime() + Duration.ofSeconds(Long.parseLong(args[6])).toNanos();
@@ -109,6 +109,10 @@ public final class LockWorker {
             } catch (EtcdLockException e) {
                 event(op, e.getClass().getSimpleName(), String.valueOf(e.getMessage()));
                 Thread.sleep(100);
+            } catch (RuntimeException e) {
+                // not part of the API's contract: recorded, and the run fails on it (History.errors)
+                event(op, "error", e.toString());
+                Thread.sleep(100);
             }
         }
         if (session != null) {
@@ -142,8 +146,9 @@ public final class LockWorker {
         record("I", op, value + 1, lock.isHeld(), now());
         String outcome;
         try {
-            outcome = client.txn().ifHeld(lock).put(counterKey, Long.toString(value + 1)).commit() ? "ok"
-                    : "rejected";
+            // the marker tells after the run whether a write whose outcome was unknown was applied
+            outcome = client.txn().ifHeld(lock).put(counterKey, Long.toString(value + 1))
+                    .put(markerKey(counterKey, worker, op), Long.toString(value + 1)).commit() ? "ok" : "rejected";
         } catch (EtcdUnavailableException e) {
             outcome = e.isOutcomeUnknown() ? "unknown" : "failed";
         } catch (EtcdLockException e) {
@@ -169,7 +174,15 @@ public final class LockWorker {
         return dir.resolve("freeze-" + worker);
     }
 
+    static String markerKey(String counterKey, int worker, long op) {
+        return counterKey + "/ops/" + worker + "-" + op;
+    }
+
+    /**
+     * Microseconds on CLOCK_MONOTONIC (what {@code System.nanoTime()} reads on Linux), which every process of this
+     * machine shares and which NTP cannot step: the checker compares times across the worker JVMs.
+     */
     static long now() {
-        return ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+        return System.nanoTime() / 1000;
     }
 }

@@ -16,6 +16,9 @@ final class WorkerProcesses implements AutoCloseable {
     private final Path dir;
     private final List<String> workerArgs; // endpoints, lock, counter, ttl
     private final Map<Integer, Process> running = new ConcurrentHashMap<>();
+    private final java.util.Set<Integer> killed = ConcurrentHashMap.newKeySet();
+    // a build killed mid-run must not leave frozen or running worker JVMs behind
+    private final Thread reaper = new Thread(this::close, "jepsen-worker-reaper");
     private final List<Path> histories = new ArrayList<>();
     private int nextId = 1;
 
@@ -23,6 +26,18 @@ final class WorkerProcesses implements AutoCloseable {
         this.dir = dir;
         this.workerArgs = List.of(String.join(",", endpoints), lockName, counterKey,
                 Long.toString(ttl.toSeconds()));
+        Runtime.getRuntime().addShutdownHook(reaper);
+    }
+
+    /** Workers that ended with a non-zero status without being killed on purpose, with their status. */
+    Map<Integer, Integer> unexpectedExits() {
+        Map<Integer, Integer> result = new java.util.TreeMap<>();
+        running.forEach((id, p) -> {
+            if (!killed.contains(id) && !p.isAlive() && p.exitValue() != 0) {
+                result.put(id, p.exitValue());
+            }
+        });
+        return result;
     }
 
     /** Starts a worker that runs for {@code seconds}; returns its id. */
@@ -55,6 +70,7 @@ final class WorkerProcesses implements AutoCloseable {
     }
 
     void kill(int id) {
+        killed.add(id);
         Process p = running.get(id);
         p.destroyForcibly();
         await(p, Duration.ofSeconds(10));
@@ -75,8 +91,13 @@ final class WorkerProcesses implements AutoCloseable {
                 }
                 Thread.sleep(5);
             }
-            // withdraw; if the worker took the request at the last moment it is stopped now
-            return !Files.deleteIfExists(request) && awaitStopped(id);
+            if (Files.deleteIfExists(request)) {
+                return false; // withdrawn before the worker saw it
+            }
+            // the worker took the request at the last moment: it is stopping itself; let it go on
+            awaitStopped(id);
+            resume(id);
+            return false;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -85,20 +106,21 @@ final class WorkerProcesses implements AutoCloseable {
         }
     }
 
-    private boolean awaitStopped(int id) throws IOException, InterruptedException {
-        for (int i = 0; i < 200; i++) {
-            if (isStopped(running.get(id).pid())) {
-                return true;
-            }
+    private void awaitStopped(int id) throws IOException, InterruptedException {
+        Process p = running.get(id);
+        while (p.isAlive() && !isStopped(p.pid())) {
             Thread.sleep(5);
         }
-        return false;
     }
 
-    /** State T in /proc/PID/stat: stopped by a signal. */
+    /** State T in /proc/PID/stat: stopped by a signal. False once the process is gone. */
     private static boolean isStopped(long pid) throws IOException {
-        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
+        } catch (java.nio.file.NoSuchFileException gone) {
+            return false;
+        }
     }
 
     void pause(int id) {
@@ -150,6 +172,13 @@ final class WorkerProcesses implements AutoCloseable {
 
     @Override
     public void close() {
+        if (Thread.currentThread() != reaper) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs, or is about to
+            }
+        }
         for (Process p : running.values()) {
             if (p.isAlive()) {
                 // a frozen JVM cannot die of SIGKILL until the kernel schedules it; SIGKILL works on stopped tasks,
