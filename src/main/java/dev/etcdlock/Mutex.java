@@ -3,6 +3,7 @@ package dev.etcdlock;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lock.LockAttempt;
 import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.internal.lock.QueuePolicy;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.time.Duration;
@@ -35,7 +36,7 @@ public final class Mutex {
     private final Session session;
     private final SessionLocks locks;
     private final String name;
-    private final ByteString prefix;
+    private final QueuePolicy policy;
 
     Mutex(Session session, SessionLocks locks, String name) {
         Objects.requireNonNull(name, "name");
@@ -54,7 +55,7 @@ public final class Mutex {
         this.session = session;
         this.locks = locks;
         this.name = name;
-        this.prefix = ByteString.copyFromUtf8(name + "/");
+        this.policy = QueuePolicy.mutex(ByteString.copyFromUtf8(name + "/"));
     }
 
     public String name() {
@@ -141,7 +142,7 @@ public final class Mutex {
     public Optional<LockHandle> tryLock() {
         session.checkOpen();
         try {
-            LockQueue.Held held = locks.tryLock(prefix).join();
+            LockQueue.Held held = locks.tryLock(policy).join();
             return held == null ? Optional.empty() : Optional.of(handle(held));
         } catch (RuntimeException e) {
             throw failure(EtcdErrors.unwrap(e));
@@ -210,7 +211,7 @@ public final class Mutex {
 
     private LockAttempt start() {
         session.checkOpen();
-        return locks.lock(prefix);
+        return locks.lock(policy);
     }
 
     private LockHandle handle(LockQueue.Held held) {

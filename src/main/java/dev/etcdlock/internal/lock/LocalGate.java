@@ -1,5 +1,6 @@
 package dev.etcdlock.internal.lock;
 
+import com.google.protobuf.ByteString;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
@@ -9,10 +10,16 @@ import java.util.concurrent.CompletableFuture;
  * (as two goroutines on one Go session do). The monitor guards only the queue, never I/O.
  */
 final class LocalGate {
+    /** The waiter key prefix every user of this gate asks for: a session takes one place per queue at a time. */
+    final ByteString keyPrefix;
     private ArrayDeque<CompletableFuture<Void>> waiters; // made when a second thread comes: most gates never need it
     private boolean taken;
     /** Attempts and holders using this gate; changed only inside the owning map's compute, which drops it at 0. */
     int users;
+
+    LocalGate(ByteString keyPrefix) {
+        this.keyPrefix = keyPrefix;
+    }
 
     /** Completes when the caller is admitted; cancel it to stop waiting. */
     CompletableFuture<Void> enter() {

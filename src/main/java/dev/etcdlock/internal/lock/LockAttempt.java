@@ -1,6 +1,5 @@
 package dev.etcdlock.internal.lock;
 
-import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lease.Lease;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -14,8 +13,10 @@ public final class LockAttempt {
 
     private final LockQueue queue;
     private final LocalGate gate;
-    private final ByteString prefix;
+    private final QueuePolicy policy;
     private final Lease lease;
+    /** Gives up this attempt's use of the gate (the session drops a gate nobody uses). */
+    private final Runnable unused;
     private final CompletableFuture<LockQueue.Held> result = new CompletableFuture<>();
     private final CompletableFuture<Void> turn;
     // guarded by this; no I/O under it
@@ -23,11 +24,12 @@ public final class LockAttempt {
     private LockQueue.Acquisition acquisition;
     private CompletableFuture<Boolean> abortOutcome;
 
-    LockAttempt(LockQueue queue, LocalGate gate, ByteString prefix, Lease lease) {
+    LockAttempt(LockQueue queue, LocalGate gate, QueuePolicy policy, Lease lease, Runnable unused) {
         this.queue = queue;
         this.gate = gate;
-        this.prefix = prefix;
+        this.policy = policy;
         this.lease = lease;
+        this.unused = unused;
         this.turn = gate.enter();
         turn.thenRun(this::admitted);
     }
@@ -56,6 +58,7 @@ public final class LockAttempt {
                     abortOutcome = CompletableFuture.completedFuture(true);
                     turn.cancel(false); // if the turn came meanwhile, admitted() sees ABORTED and passes it on
                     result.completeExceptionally(new CancellationException("lock wait aborted"));
+                    unused.run();
                     return abortOutcome;
                 default:
                     stage = Stage.ABORTED;
@@ -68,7 +71,7 @@ public final class LockAttempt {
                 // keep a real failure that came first (lease lost, etcd error) rather than report a plain abort
                 Throwable cause = inQueue.result().handle((held, failure) -> failure).join();
                 result.completeExceptionally(cause != null ? cause : new CancellationException("lock wait aborted"));
-                gate.leave();
+                leaveGate();
                 outcome.complete(true);
             } else {
                 result.complete(inQueue.result().join());
@@ -86,8 +89,9 @@ public final class LockAttempt {
                 stage = Stage.ABORTED;
                 abortOutcome = CompletableFuture.completedFuture(true);
                 turn.cancel(false);
-                RuntimeException why = LockQueue.whyEnded(lease, prefix);
-                result.completeExceptionally(why != null ? why : LockQueue.sessionClosed(prefix));
+                RuntimeException why = LockQueue.whyEnded(lease, policy.queue());
+                result.completeExceptionally(why != null ? why : LockQueue.sessionClosed(policy.queue()));
+                unused.run();
                 return;
             }
             if (stage != Stage.IN_QUEUE) {
@@ -106,7 +110,7 @@ public final class LockAttempt {
                 return;
             }
             stage = Stage.IN_QUEUE;
-            acquisition = queue.acquisition(prefix, lease);
+            acquisition = queue.acquisition(policy, lease);
             started = acquisition;
         }
         started.result().whenComplete(this::settle);
@@ -122,9 +126,14 @@ public final class LockAttempt {
         }
         if (failure != null) {
             result.completeExceptionally(failure); // before the gate lets the next attempt in
-            gate.leave();
+            acquisition.keyGone().whenComplete((v, t) -> leaveGate());
         } else {
             result.complete(held);
         }
+    }
+
+    private void leaveGate() {
+        gate.leave();
+        unused.run();
     }
 }

@@ -22,7 +22,6 @@ import dev.etcdlock.internal.watch.WatchCompactedException;
 import dev.etcdlock.internal.watch.WatchListener;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
 import dev.etcdlock.internal.watch.WatchSpec;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -31,16 +30,32 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The queue under a lock name, as Go's Mutex and etcd's v3lock lay it out: each session's waiter key is
- * {@code <name>/<lease id in hex>}, attached to the session's lease, and the key with the lowest create revision
- * holds the lock. A waiter holds it once every key created before its own is gone; that set only shrinks, so it is
- * read once (in the enqueuing Txn) and then maintained from delete events of the client's shared prefix watch.
+ * The queue under a name that every recipe stands on, as Go's Mutex and etcd's v3lock lay it out: each session's
+ * waiter key (the mutex's is {@code <name>/<lease id in hex>}) is attached to the session's lease, and keys are ordered
+ * by create revision. Which earlier keys a waiter waits for, and how many may be left when it holds, is the recipe's
+ * {@link QueueRule}. A waiter's blockers only ever go, so they are read once (in the enqueuing Txn) and then
+ * maintained from delete events of the client's shared prefix watch. A waiter never holds while its lease is not
+ * certainly valid.
  *
- * <p>Each attempt writes a nonce as the key's value. Cleanup deletes only a key that still carries the attempt's own
- * nonce, so an attempt given up while its Txn was in flight can never delete the key of the attempt after it.
+ * <p>Cleanup never deletes the key of another attempt. Waiter keys have one name per session and queue, so the
+ * attempt at risk is the session's next one on the same queue, and how it is kept safe depends on the key's value:
+ * <ul>
+ *   <li>A nonce per attempt (the mutex, the read-write lock): cleanup deletes only a key that still carries the
+ *       attempt's own nonce, so it is safe even when the enqueue Txn's outcome is unknown, and may still be on its way
+ *       while the next attempt enqueues.</li>
+ *   <li>The recipe's value (the semaphore's count; an election's candidate value, as Go's Election stores it): two
+ *       attempts would write the same value, so cleanup deletes only the key created at the attempt's own create
+ *       revision. When that is unknown (the enqueue Txn's answer was lost), it reads the key and deletes the version
+ *       it finds; that is safe because the session's next attempt on the queue is held back at the session's gate
+ *       until this cleanup has finished ({@link Acquisition#keyGone()}). For the same reason a key found where the
+ *       enqueue Txn meant to create one is this session's own: an earlier try of the same Txn whose answer was lost,
+ *       or a key left when an unlock's answer was lost. It is taken over if it carries the same value (it keeps its
+ *       place, which the others already wait behind), else deleted and the Txn sent again.</li>
+ * </ul>
  */
 public final class LockQueue {
     private static final int STALE_KEY_RETRIES = 3;
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final Kv kv;
     private final WatchMultiplexer watches;
@@ -53,8 +68,8 @@ public final class LockQueue {
     }
 
     /**
-     * A held position: the waiter key, its create revision (the fencing token) and the revision at which it was
-     * seen to hold (the enqueue Txn's, or the delete that freed it; etcdctl's ETCD_LOCK_REV).
+     * A held position: the queue, the waiter key, its create revision (the fencing token) and the revision at which
+     * it was seen to hold (the enqueue Txn's, or the delete that freed it; etcdctl's ETCD_LOCK_REV).
      */
     public record Held(ByteString prefix, ByteString key, long createRevision, long acquiredRevision) {
     }
@@ -64,22 +79,31 @@ public final class LockQueue {
         return prefix.concat(ByteString.copyFromUtf8(Long.toHexString(leaseId)));
     }
 
-    /** A new waiter for {@code prefix}; {@link Acquisition#start()} sends its enqueue Txn. */
-    public Acquisition acquisition(ByteString prefix, Lease lease) {
-        return new Acquisition(prefix, lease);
+    /** A new waiter; {@link Acquisition#start()} sends its enqueue Txn. */
+    public Acquisition acquisition(QueuePolicy policy, Lease lease) {
+        return new Acquisition(policy, lease, false);
     }
 
     /**
-     * One round trip: takes the lock if no key at all is under the prefix, else leaves nothing behind. Completes
-     * with null when the lock is taken by someone else.
+     * Takes a place only if it holds at once; never waits, and completes with null, leaving nothing behind, when it
+     * would have to. When every key blocks and one holds (the mutex), that is one round trip that writes only into
+     * an empty queue; otherwise the waiter key is enqueued as usual and, if it does not hold at once, deleted again.
      */
-    public CompletableFuture<Held> tryAcquire(ByteString prefix, Lease lease) {
+    public CompletableFuture<Held> tryAcquire(QueuePolicy policy, Lease lease) {
+        if (!policy.rule().everyKeyBlocks() || policy.rule().holders() != 1) {
+            Acquisition attempt = new Acquisition(policy, lease, true);
+            attempt.start();
+            return attempt.result().handle((held, failure) -> failure == null ? CompletableFuture.completedFuture(held)
+                    : attempt.keyGone().<Held>thenCompose(v -> CompletableFuture.failedFuture(failure)))
+                    .thenCompose(f -> f);
+        }
+        ByteString prefix = policy.queue();
         RuntimeException ended = whyEnded(lease, prefix);
         if (ended != null) {
             return CompletableFuture.failedFuture(ended);
         }
-        ByteString key = keyOf(prefix, lease.id());
-        ByteString nonce = newNonce();
+        ByteString key = keyOf(policy.keyPrefix(), lease.id());
+        ByteString value = policy.nonceValue() ? newNonce() : policy.value();
         // Else reads the first key, so that a repeat after an unanswered first try finds its own key holding the
         // lock: that makes the Txn safe to retry.
         TxnRequest txn = TxnRequest.newBuilder()
@@ -87,7 +111,7 @@ public final class LockQueue {
                         .setTarget(Compare.CompareTarget.CREATE).setResult(Compare.CompareResult.EQUAL)
                         .setCreateRevision(0))
                 .addSuccess(RequestOp.newBuilder().setRequestPut(
-                        PutRequest.newBuilder().setKey(key).setValue(nonce).setLease(lease.id())))
+                        PutRequest.newBuilder().setKey(key).setValue(value).setLease(lease.id())))
                 .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(prefix)
                         .setRangeEnd(Kv.prefixEnd(prefix)).setLimit(1)
                         .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
@@ -95,21 +119,31 @@ public final class LockQueue {
         return kv.idempotentTxn(txn).handle((r, failure) -> {
             if (failure != null) {
                 if (leaseGone(failure)) {
-                    throw leaseLost(lease, prefix);
+                    return CompletableFuture.<Held>failedFuture(leaseLost(lease, prefix));
                 }
-                removeIfOurs(key, nonce); // the Put may have been applied
-                throw EtcdErrors.toException(failure, "tryLock", true);
+                RuntimeException error = EtcdErrors.toException(failure, "tryLock", true);
+                // the Put may have been applied
+                if (policy.nonceValue()) {
+                    removeIfOurs(key, value);
+                    return CompletableFuture.<Held>failedFuture(error);
+                }
+                return removeLeftover(key).<Held>thenCompose(v -> CompletableFuture.failedFuture(error));
             }
             long revision = r.getHeader().getRevision();
             if (r.getSucceeded()) {
-                return new Held(prefix, key, revision, revision);
+                return CompletableFuture.completedFuture(new Held(prefix, key, revision, revision));
             }
             List<KeyValue> first = r.getResponses(0).getResponseRange().getKvsList();
-            if (!first.isEmpty() && first.get(0).getKey().equals(key) && first.get(0).getValue().equals(nonce)) {
-                return new Held(prefix, key, first.get(0).getCreateRevision(), revision); // ours, from the first try
+            if (!first.isEmpty() && first.get(0).getKey().equals(key) && first.get(0).getValue().equals(value)) {
+                // ours, from the first try
+                return CompletableFuture.completedFuture(
+                        new Held(prefix, key, first.get(0).getCreateRevision(), revision));
             }
-            return null;
-        });
+            if (policy.disagreement() != null && !first.isEmpty() && !first.get(0).getValue().equals(value)) {
+                return CompletableFuture.<Held>failedFuture(policy.disagreement().apply(first.get(0).getValue()));
+            }
+            return CompletableFuture.<Held>completedFuture(null);
+        }).thenCompose(f -> f);
     }
 
     /**
@@ -117,12 +151,8 @@ public final class LockQueue {
      * with false when it was not (lost, or already released).
      */
     public CompletableFuture<Boolean> release(Held held) {
-        TxnRequest txn = TxnRequest.newBuilder()
-                .addCompare(ownership(held.key(), held.createRevision()))
-                .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(
-                        DeleteRangeRequest.newBuilder().setKey(held.key())))
-                .build();
-        return kv.idempotentTxn(txn).thenApply(TxnResponse::getSucceeded); // guarded: a repeat deletes nothing
+        return kv.idempotentTxn(deleteIfCreatedAt(held.key(), held.createRevision())) // guarded: a repeat is harmless
+                .thenApply(TxnResponse::getSucceeded);
     }
 
     /** The comparison that holds while {@code key} is the one created at {@code createRevision}. */
@@ -158,6 +188,13 @@ public final class LockQueue {
         return ByteString.copyFromUtf8(Long.toHexString(ThreadLocalRandom.current().nextLong()));
     }
 
+    private static TxnRequest deleteIfCreatedAt(ByteString key, long createRevision) {
+        return TxnRequest.newBuilder()
+                .addCompare(ownership(key, createRevision))
+                .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)))
+                .build();
+    }
+
     /** Deletes {@code key} only while it carries {@code nonce}. Never fails; a repeat is harmless. */
     private CompletableFuture<Void> removeIfOurs(ByteString key, ByteString nonce) {
         TxnRequest txn = TxnRequest.newBuilder()
@@ -168,30 +205,66 @@ public final class LockQueue {
         return kv.idempotentTxn(txn).handle((r, t) -> null);
     }
 
+    /** Deletes {@code key} only while it is the version created at {@code createRevision}. Never fails. */
+    private CompletableFuture<Void> removeIfCreatedAt(ByteString key, long createRevision) {
+        return kv.idempotentTxn(deleteIfCreatedAt(key, createRevision)).handle((r, t) -> null);
+    }
+
+    /**
+     * Deletes whatever version of {@code key} is there: only for a session's own key while its gate holds the
+     * session's next attempt on the queue back (see the class doc). Never fails.
+     */
+    private CompletableFuture<Void> removeLeftover(ByteString key) {
+        return kv.range(RangeRequest.newBuilder().setKey(key).build())
+                .thenCompose(r -> r.getKvsList().isEmpty() ? DONE
+                        : removeIfCreatedAt(key, r.getKvs(0).getCreateRevision()))
+                .handle((v, t) -> null);
+    }
+
     /** One waiter, from its Txn to holding or giving up. In the serial context, except where said. */
     public final class Acquisition implements WatchListener {
+        private final QueuePolicy policy;
         private final ByteString prefix;
         private final ByteString key;
         private final Lease lease;
-        private final ByteString nonce = newNonce();
+        private final ByteString value;
+        /** tryAcquire: complete with null, the key deleted, instead of waiting. */
+        private final boolean noWait;
         private final CompletableFuture<Held> result = new CompletableFuture<>();
         /** Completes once no enqueue Txn of this attempt is in flight any more. */
         private final CompletableFuture<Void> settled = new CompletableFuture<>();
-        private final Set<ByteString> ahead = new HashSet<>();
+        private Set<ByteString> ahead = Set.of();
         private long createRevision; // 0 until the enqueue Txn answered
-        private boolean sent;
+        private boolean sent; // an enqueue Txn that may have put the key was sent
         private int staleRetries;
         private WatchMultiplexer.Subscription subscription;
         private CompletableFuture<Boolean> aborted;
+        /** The recipe's value: the one removal of this attempt's key (see the class doc), once started. */
+        private CompletableFuture<Void> removal;
+        /** The recipe's value: set when the attempt failed, completes once its key is surely gone. */
+        private volatile CompletableFuture<Void> keyGone;
 
-        Acquisition(ByteString prefix, Lease lease) {
-            this.prefix = prefix;
-            this.key = keyOf(prefix, lease.id());
+        Acquisition(QueuePolicy policy, Lease lease, boolean noWait) {
+            this.policy = policy;
+            this.prefix = policy.queue();
+            this.key = keyOf(policy.keyPrefix(), lease.id());
             this.lease = lease;
+            this.value = policy.nonceValue() ? newNonce() : policy.value();
+            this.noWait = noWait;
         }
 
         public CompletableFuture<Held> result() {
             return result;
+        }
+
+        /**
+         * After {@link #result()} failed: completes once the session's next attempt on this queue may enqueue. At
+         * once for a nonce value, whose cleanup can never delete the next attempt's key; for the recipe's value,
+         * once this attempt's key is surely gone. Any thread.
+         */
+        public CompletableFuture<Void> keyGone() {
+            CompletableFuture<Void> gone = keyGone;
+            return gone != null ? gone : DONE;
         }
 
         /** Sends the enqueue Txn. Any thread. */
@@ -256,22 +329,34 @@ public final class LockQueue {
                 return;
             }
             // a repeat of this Txn takes the Else branch and reads back the key the first try put: safe to retry
-            TxnRequest txn = TxnRequest.newBuilder()
+            RequestOp put = RequestOp.newBuilder().setRequestPut(
+                    PutRequest.newBuilder().setKey(key).setValue(value).setLease(lease.id())).build();
+            TxnRequest.Builder txn = TxnRequest.newBuilder()
                     .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.CREATE)
                             .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
-                    .addSuccess(RequestOp.newBuilder().setRequestPut(
-                            PutRequest.newBuilder().setKey(key).setValue(nonce).setLease(lease.id())))
-                    .addSuccess(queueRead())
-                    .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
-                    .addFailure(queueRead())
-                    .build();
+                    .addSuccess(put)
+                    .addSuccess(queueRead(true));
+            if (policy.disagreement() != null) {
+                // every key must carry our value; a VALUE compare fails on an empty range, so the Else branch puts
+                // the first key of an empty queue (no second round trip for the uncontended case)
+                txn.addCompare(Compare.newBuilder().setKey(prefix).setRangeEnd(Kv.prefixEnd(prefix))
+                                .setTarget(Compare.CompareTarget.VALUE).setResult(Compare.CompareResult.EQUAL)
+                                .setValue(value))
+                        .addFailure(RequestOp.newBuilder().setRequestTxn(TxnRequest.newBuilder()
+                                .addCompare(Compare.newBuilder().setKey(prefix).setRangeEnd(Kv.prefixEnd(prefix))
+                                        .setTarget(Compare.CompareTarget.CREATE)
+                                        .setResult(Compare.CompareResult.EQUAL).setCreateRevision(0))
+                                .addSuccess(put)));
+            }
+            txn.addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
+                    .addFailure(queueRead(policy.disagreement() == null));
             sent = true;
-            kv.idempotentTxn(txn).whenCompleteAsync(this::enqueued, engine);
+            kv.idempotentTxn(txn.build()).whenCompleteAsync(this::enqueued, engine);
         }
 
-        private RequestOp queueRead() {
+        private RequestOp queueRead(boolean keysOnly) {
             return RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(prefix)
-                    .setRangeEnd(Kv.prefixEnd(prefix)).setKeysOnly(true)
+                    .setRangeEnd(Kv.prefixEnd(prefix)).setKeysOnly(keysOnly)
                     .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND))
                     .build();
         }
@@ -282,52 +367,85 @@ public final class LockQueue {
                 fail(leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.unwrap(failure));
                 return;
             }
-            if (response.getSucceeded()) {
+            boolean agreeing = policy.disagreement() != null;
+            int at = response.getSucceeded() || !agreeing ? 1 : 2; // where the queue read is in the response
+            RangeResponse queue = response.getResponses(at).getResponseRange();
+            if (response.getSucceeded() || agreeing && response.getResponses(0).getResponseTxn().getSucceeded()) {
                 createRevision = response.getHeader().getRevision();
             } else {
-                List<KeyValue> mine = response.getResponses(0).getResponseRange().getKvsList();
-                if (mine.isEmpty() || !mine.get(0).getValue().equals(nonce)) {
+                List<KeyValue> mine = response.getResponses(at - 1).getResponseRange().getKvsList();
+                if (!mine.isEmpty() && mine.get(0).getValue().equals(value)) {
+                    createRevision = mine.get(0).getCreateRevision(); // ours: see the class doc
+                } else if (!mine.isEmpty() || !agreeing) {
                     replaceStaleKey(mine);
                     return;
                 }
-                createRevision = mine.get(0).getCreateRevision(); // ours: an earlier try of this Txn was applied
+                if (agreeing) {
+                    ByteString theirs = otherValue(queue);
+                    if (theirs != null) {
+                        sent = createRevision != 0; // else this answer shows no key of ours, and no Txn is in flight
+                        settled.complete(null);
+                        fail(policy.disagreement().apply(theirs));
+                        return;
+                    }
+                    if (createRevision == 0) { // the compare failed, yet the read agrees: not seen, but cheap to cover
+                        retryEnqueue(null);
+                        return;
+                    }
+                }
             }
             settled.complete(null);
             if (result.isDone()) { // aborted or failed meanwhile
                 removeKey();
                 return;
             }
-            RangeResponse queue = response.getResponses(1).getResponseRange();
-            for (KeyValue kv : queue.getKvsList()) {
-                if (kv.getCreateRevision() < createRevision) {
-                    ahead.add(kv.getKey());
-                }
-            }
-            if (ahead.isEmpty()) {
+            ahead = policy.rule().blockersAhead(queue.getKvsList(), createRevision);
+            if (policy.rule().holds(ahead.size())) {
                 acquired(response.getHeader().getRevision());
+            } else if (noWait) {
+                removeKey().whenComplete((v, t) -> result.complete(null));
             } else {
                 watchFrom(response.getHeader().getRevision());
             }
         }
 
+        /** The first value in {@code queue} other than ours, or null. */
+        private ByteString otherValue(RangeResponse queue) {
+            for (KeyValue kv : queue.getKvsList()) {
+                if (!kv.getValue().equals(value)) {
+                    return kv.getValue();
+                }
+            }
+            return null;
+        }
+
         /**
          * The session's key exists from an attempt that is over (its removal still on the way, or an unlock whose
-         * answer was lost): not ours to reuse, since its owner may still think it holds it. Delete that version
-         * and enqueue again.
+         * answer was lost) and carries another value: not ours to reuse, since with a nonce its owner's cleanup may
+         * still be on the way. Delete that version and enqueue again.
          */
         private void replaceStaleKey(List<KeyValue> found) {
+            TxnRequest.Builder txn = TxnRequest.newBuilder();
+            if (!found.isEmpty()) {
+                txn.addCompare(ownership(key, found.get(0).getCreateRevision()));
+            }
+            txn.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)));
+            retryEnqueue(txn.build());
+        }
+
+        /** Enqueues again, after {@code first} if not null; gives up after a few rounds. */
+        private void retryEnqueue(TxnRequest first) {
             if (++staleRetries > STALE_KEY_RETRIES) {
                 settled.complete(null);
                 fail(new IllegalStateException("the waiter key " + key.toStringUtf8() + " keeps reappearing; is "
                         + "the same lease used by another client?"));
                 return;
             }
-            TxnRequest.Builder txn = TxnRequest.newBuilder();
-            if (!found.isEmpty()) {
-                txn.addCompare(ownership(key, found.get(0).getCreateRevision()));
+            if (first == null) {
+                enqueue();
+                return;
             }
-            txn.addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)));
-            kv.idempotentTxn(txn.build()).whenCompleteAsync((r, t) -> enqueue(), engine);
+            kv.idempotentTxn(first).whenCompleteAsync((r, t) -> enqueue(), engine);
         }
 
         private void watchFrom(long revision) {
@@ -349,7 +467,7 @@ public final class LockQueue {
                 }
                 ahead.remove(e.getKv().getKey());
             }
-            if (ahead.isEmpty()) {
+            if (policy.rule().holds(ahead.size())) {
                 acquired(events.get(events.size() - 1).getKv().getModRevision());
             }
         }
@@ -388,11 +506,9 @@ public final class LockQueue {
                     fail(leaseLost(lease, prefix));
                     return;
                 }
-                ahead.clear();
-                for (KeyValue kv : response.getResponses(1).getResponseRange().getKvsList()) {
-                    ahead.add(kv.getKey());
-                }
-                if (ahead.isEmpty()) {
+                ahead = policy.rule().blockersAhead(response.getResponses(1).getResponseRange().getKvsList(),
+                        createRevision);
+                if (policy.rule().holds(ahead.size())) {
                     acquired(response.getHeader().getRevision());
                 } else {
                     watchFrom(response.getHeader().getRevision());
@@ -402,6 +518,11 @@ public final class LockQueue {
 
         private void acquired(long atRevision) {
             stopWatching();
+            RuntimeException ended = whyEnded(lease, prefix);
+            if (ended != null) { // the key may still be there while etcd decides; never hold on an unsure lease
+                fail(ended);
+                return;
+            }
             if (!result.complete(new Held(prefix, key, createRevision, atRevision))) {
                 removeKey();
             }
@@ -410,9 +531,14 @@ public final class LockQueue {
         /** Ends the wait with {@code error} at once; the waiter key, if any, is removed in the background. */
         private void fail(Throwable error) {
             stopWatching();
-            if (result.completeExceptionally(error)) {
-                settled.thenRun(this::removeKey);
+            if (result.isDone()) {
+                return;
             }
+            CompletableFuture<Void> removed = settled.thenCompose(v -> removeKey());
+            if (!policy.nonceValue()) {
+                keyGone = removed;
+            }
+            result.completeExceptionally(error);
         }
 
         private void stopWatching() {
@@ -422,8 +548,18 @@ public final class LockQueue {
             }
         }
 
+        /** Removes this attempt's key if it may be there; for the recipe's value at most once (see the class doc). */
         private CompletableFuture<Void> removeKey() {
-            return sent ? removeIfOurs(key, nonce) : CompletableFuture.completedFuture(null);
+            if (!sent) {
+                return DONE;
+            }
+            if (policy.nonceValue()) {
+                return removeIfOurs(key, value);
+            }
+            if (removal == null) {
+                removal = createRevision != 0 ? removeIfCreatedAt(key, createRevision) : removeLeftover(key);
+            }
+            return removal;
         }
     }
 }

@@ -30,29 +30,36 @@ public final class SessionLocks {
         return lease;
     }
 
-    public LockAttempt lock(ByteString prefix) {
-        LockAttempt attempt = new LockAttempt(queue, retainGate(prefix), prefix, lease);
+    /**
+     * Starts an attempt, which first waits for its turn among this session's attempts on the same queue.
+     *
+     * @throws IllegalStateException when this session holds or waits for another key of the same queue (a read
+     *     lock asking for the write lock of the same name): it would wait behind itself
+     */
+    public LockAttempt lock(QueuePolicy policy) {
+        ByteString prefix = policy.queue();
+        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix));
         attempts.add(attempt);
-        attempt.result().whenComplete((held, failure) -> {
-            attempts.remove(attempt);
-            if (failure != null) {
-                releaseGate(prefix); // a holder keeps its use of the gate until unlock
-            }
-        });
+        attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
         if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
             attempt.leaseEnded(lease.done().handle((v, t) -> t).join());
         }
         return attempt;
     }
 
-    /** Completes with null when the lock is taken, by another session or another thread of this one. */
-    public CompletableFuture<LockQueue.Held> tryLock(ByteString prefix) {
-        LocalGate gate = retainGate(prefix);
+    /**
+     * Completes with null when the place is taken, by another session or another thread of this one.
+     *
+     * @throws IllegalStateException as {@link #lock(QueuePolicy)}
+     */
+    public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy) {
+        ByteString prefix = policy.queue();
+        LocalGate gate = retainGate(policy);
         if (!gate.tryEnter()) {
             releaseGate(prefix);
             return CompletableFuture.completedFuture(null);
         }
-        return queue.tryAcquire(prefix, lease).whenComplete((held, failure) -> {
+        return queue.tryAcquire(policy, lease).whenComplete((held, failure) -> {
             if (held == null) {
                 gate.leave();
                 releaseGate(prefix);
@@ -73,9 +80,17 @@ public final class SessionLocks {
         return gates.size();
     }
 
-    private LocalGate retainGate(ByteString prefix) {
-        return gates.compute(prefix, (p, gate) -> {
-            LocalGate g = gate != null ? gate : new LocalGate();
+    private LocalGate retainGate(QueuePolicy policy) {
+        return gates.compute(policy.queue(), (p, gate) -> {
+            LocalGate g = gate != null ? gate : new LocalGate(policy.keyPrefix());
+            if (!g.keyPrefix.equals(policy.keyPrefix())) {
+                String id = Long.toHexString(lease.id());
+                throw new IllegalStateException("this session (lease " + id + ") holds or waits for "
+                        + g.keyPrefix.toStringUtf8() + id + " in the queue " + p.toStringUtf8() + ", so asking for "
+                        + policy.keyPrefix().toStringUtf8() + id + " would wait behind itself: a session takes one "
+                        + "place per queue at a time (a read lock cannot be upgraded to the write lock, nor the "
+                        + "write lock downgraded). Release the first, or use another session");
+            }
             g.users++;
             return g;
         });

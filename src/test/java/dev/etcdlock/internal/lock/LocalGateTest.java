@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,7 +14,7 @@ class LocalGateTest {
 
     @Test
     void admitsOneAtATimeInArrivalOrder() {
-        LocalGate gate = new LocalGate();
+        LocalGate gate = new LocalGate(ByteString.copyFromUtf8("/gate/"));
         CompletableFuture<Void> first = gate.enter();
         assertTrue(first.isDone());
         List<Integer> admitted = new ArrayList<>();
@@ -37,7 +38,7 @@ class LocalGateTest {
 
     @Test
     void cancelledWaitersAreSkipped() {
-        LocalGate gate = new LocalGate();
+        LocalGate gate = new LocalGate(ByteString.copyFromUtf8("/gate/"));
         gate.enter();
         CompletableFuture<Void> gaveUp = gate.enter();
         CompletableFuture<Void> next = gate.enter();

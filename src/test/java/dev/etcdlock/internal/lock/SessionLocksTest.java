@@ -28,18 +28,18 @@ class SessionLocksTest {
 
             for (int i = 0; i < 200; i++) {
                 ByteString name = ByteString.copyFromUtf8("/gates/name-" + i + "/");
-                LockQueue.Held held = locks.lock(name).result().get(5, TimeUnit.SECONDS);
+                LockQueue.Held held = locks.lock(QueuePolicy.mutex(name)).result().get(5, TimeUnit.SECONDS);
                 assertEquals(1, locks.gatesInUse(), "the holder uses its gate");
                 assertTrue(locks.unlock(held).join());
             }
             assertEquals(0, locks.gatesInUse(), "all released: no gate left");
 
             ByteString busy = ByteString.copyFromUtf8("/gates/busy/");
-            LockQueue.Held theirs = other.lock(busy).result().get(5, TimeUnit.SECONDS);
-            assertNull(locks.tryLock(busy).join(), "held by the other session");
-            LockAttempt waiting = locks.lock(busy);
+            LockQueue.Held theirs = other.lock(QueuePolicy.mutex(busy)).result().get(5, TimeUnit.SECONDS);
+            assertNull(locks.tryLock(QueuePolicy.mutex(busy)).join(), "held by the other session");
+            LockAttempt waiting = locks.lock(QueuePolicy.mutex(busy));
             waiting.abort().get(5, TimeUnit.SECONDS);
-            LockQueue.Held mine = locks.tryLock(ByteString.copyFromUtf8("/gates/free/")).join();
+            LockQueue.Held mine = locks.tryLock(QueuePolicy.mutex(ByteString.copyFromUtf8("/gates/free/"))).join();
             assertNotNull(mine);
             assertTrue(locks.unlock(mine).join());
             assertEquals(0, locks.gatesInUse(), "failed tryLock, aborted wait and released tryLock keep nothing");
