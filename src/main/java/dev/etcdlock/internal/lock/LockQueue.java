@@ -18,6 +18,7 @@ import dev.etcdlock.internal.proto.RequestOp;
 import dev.etcdlock.internal.proto.TxnRequest;
 import dev.etcdlock.internal.proto.TxnResponse;
 import dev.etcdlock.internal.transport.EtcdErrors;
+import dev.etcdlock.internal.transport.Transport;
 import dev.etcdlock.internal.watch.WatchCompactedException;
 import dev.etcdlock.internal.watch.WatchListener;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
@@ -60,11 +61,25 @@ public final class LockQueue {
     private final Kv kv;
     private final WatchMultiplexer watches;
     private final SerialContext engine;
+    private final Transport transport;
 
     public LockQueue(Engine engine) {
         this.kv = engine.kv();
         this.watches = engine.watches();
         this.engine = engine.transport().executor();
+        this.transport = engine.transport();
+    }
+
+    /**
+     * When the transport gave up on a silent member while a nonce-valued key's enqueue was in flight, that member
+     * may create the key later: guard it ({@link ReplayGuard}). Any thread.
+     */
+    private void guardIfAbandoned(QueuePolicy policy, long abandonedBefore, ByteString key, ByteString nonce,
+            long afterRevision, long ownCreateRevision) {
+        if (policy.nonceValue() && transport.abandonedAttempts() != abandonedBefore) {
+            engine.execute(() -> ReplayGuard.start(kv, watches, engine, key, nonce, afterRevision,
+                    ownCreateRevision));
+        }
     }
 
     /**
@@ -116,8 +131,10 @@ public final class LockQueue {
                         .setRangeEnd(Kv.prefixEnd(prefix)).setLimit(1)
                         .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
                 .build();
+        long abandonedBefore = transport.abandonedAttempts();
         return kv.idempotentTxn(txn).handle((r, failure) -> {
             if (failure != null) {
+                guardIfAbandoned(policy, abandonedBefore, key, value, 0, 0);
                 if (leaseGone(failure)) {
                     return CompletableFuture.<Held>failedFuture(leaseLost(lease, prefix));
                 }
@@ -131,11 +148,15 @@ public final class LockQueue {
             }
             long revision = r.getHeader().getRevision();
             if (r.getSucceeded()) {
+                guardIfAbandoned(policy, abandonedBefore, key, value, revision, revision);
                 return CompletableFuture.completedFuture(new Held(prefix, key, revision, revision));
             }
             List<KeyValue> first = r.getResponses(0).getResponseRange().getKvsList();
-            if (!first.isEmpty() && first.get(0).getKey().equals(key) && first.get(0).getValue().equals(value)) {
-                // ours, from the first try
+            boolean ours = !first.isEmpty() && first.get(0).getKey().equals(key)
+                    && first.get(0).getValue().equals(value);
+            guardIfAbandoned(policy, abandonedBefore, key, value, revision,
+                    ours ? first.get(0).getCreateRevision() : 0);
+            if (ours) { // from the first try
                 return CompletableFuture.completedFuture(
                         new Held(prefix, key, first.get(0).getCreateRevision(), revision));
             }
@@ -236,6 +257,7 @@ public final class LockQueue {
         private Set<ByteString> ahead = Set.of();
         private long createRevision; // 0 until the enqueue Txn answered
         private boolean sent; // an enqueue Txn that may have put the key was sent
+        private long abandonedBefore = -1; // the transport's count when the first enqueue Txn went out
         private int staleRetries;
         private WatchMultiplexer.Subscription subscription;
         private CompletableFuture<Boolean> aborted;
@@ -351,6 +373,9 @@ public final class LockQueue {
             txn.addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
                     .addFailure(queueRead(policy.disagreement() == null));
             sent = true;
+            if (abandonedBefore < 0) {
+                abandonedBefore = transport.abandonedAttempts();
+            }
             kv.idempotentTxn(txn.build()).whenCompleteAsync(this::enqueued, engine);
         }
 
@@ -363,6 +388,7 @@ public final class LockQueue {
 
         private void enqueued(TxnResponse response, Throwable failure) {
             if (failure != null) {
+                guardIfAbandoned(policy, abandonedBefore, key, value, 0, 0);
                 settled.complete(null);
                 fail(leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.unwrap(failure));
                 return;
@@ -395,6 +421,7 @@ public final class LockQueue {
                 }
             }
             settled.complete(null);
+            guardIfAbandoned(policy, abandonedBefore, key, value, response.getHeader().getRevision(), createRevision);
             if (result.isDone()) { // aborted or failed meanwhile
                 removeKey();
                 return;

@@ -31,6 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -66,6 +67,7 @@ public final class Transport {
     private final List<Endpoint> endpoints;
     private final ManagedChannel managedChannel;
     private final StaticNameResolver.Factory members;
+    private final AtomicLong abandonedAttempts = new AtomicLong();
     private final Channel channel;
     private final SerialContext executor;
     private final Duration requestTimeout;
@@ -128,6 +130,15 @@ public final class Transport {
                 .keepAliveTimeout(5, TimeUnit.SECONDS)
                 .maxInboundMessageSize(64 << 20)
                 .disableRetry(); // retries are decided here, by what etcd's answer means
+    }
+
+    /**
+     * How many attempts were given up on a silent member so far. Such a member may still execute the request when
+     * it wakes, after the call was retried elsewhere and completed: callers whose request creates keys compare this
+     * before and after to know when to watch for such a late execution.
+     */
+    public long abandonedAttempts() {
+        return abandonedAttempts.get();
     }
 
     public List<Endpoint> endpoints() {
@@ -378,6 +389,7 @@ public final class Transport {
             if (shortAttempt && !deadline.isExpired()
                     && Status.fromThrowable(t).getCode() == Status.Code.DEADLINE_EXCEEDED) {
                 silentAttempts++; // the attempt's own deadline, not the call's: a silent member
+                abandonedAttempts.incrementAndGet();
                 ClientCall<Q, R> c = current;
                 members.bench(c == null ? null : c.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), BENCH_TIME);
             }
