@@ -6,9 +6,10 @@ import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A held lock. Ownership belongs to this handle, not to a thread: any thread may unlock it, and it works the same
- * from virtual threads and future chains. Not reentrant: locking the same name again through the same session waits
- * until this handle is released.
+ * A held lock: of a {@link Mutex}, or one permit of a {@link Semaphore}.
+ * Ownership belongs to this handle, not to a thread: any thread may unlock it, and it works the same from virtual
+ * threads and future chains. Not reentrant: locking the same name again through the same session waits until this
+ * handle is released.
  *
  * <pre>{@code
  * try (LockHandle lock = mutex.lock(Duration.ofSeconds(10))) {
@@ -19,20 +20,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class LockHandle implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LockHandle.class.getName());
 
-    private final Mutex mutex;
+    private final String name;
     private final SessionLocks locks;
     private final LockQueue.Held held;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    LockHandle(Mutex mutex, SessionLocks locks, LockQueue.Held held) {
-        this.mutex = mutex;
+    LockHandle(String name, SessionLocks locks, LockQueue.Held held) {
+        this.name = name;
         this.locks = locks;
         this.held = held;
     }
 
     /** The lock's name. */
     public String name() {
-        return mutex.name();
+        return name;
     }
 
     /** The waiter key in etcd, {@code name/<lease id in hex>}. */
@@ -43,7 +44,8 @@ public final class LockHandle implements AutoCloseable {
     /**
      * The fencing token: the create revision of the lock key. Every later holder of the same name has a larger one,
      * so a resource that remembers the largest token it has seen can refuse writes from a holder that lost the lock
-     * without knowing it.
+     * without knowing it. (Holders that share a name at the same time, a semaphore's permits, have distinct tokens
+     * in the order they came.)
      */
     public long fencingToken() {
         return held.createRevision();

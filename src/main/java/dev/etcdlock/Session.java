@@ -51,6 +51,19 @@ public final class Session implements AutoCloseable {
         return new Mutex(this, locks, name);
     }
 
+    /**
+     * The counting semaphore on {@code name} with {@code permits} permits, through this session. Every client of the
+     * name must give the same count: it is stored in etcd with the holders and waiters, and a different one fails
+     * their acquisitions with {@link IllegalStateException} (see {@link Semaphore}).
+     *
+     * @throws IllegalArgumentException when the name is empty or contains a NUL character, or permits is below 1
+     * @throws ClientClosedException when the session is closed
+     */
+    public Semaphore semaphore(String name, int permits) {
+        checkOpen();
+        return new Semaphore(this, locks, name, permits);
+    }
+
     /** The etcd lease id of this session. */
     public long leaseId() {
         return lease.id();
