@@ -90,6 +90,30 @@ public final class EtcdTestCluster implements AutoCloseable {
         return new EtcdTestCluster(Backing.LOCAL, cluster.clientEndpoints(), cluster, null);
     }
 
+    /**
+     * Index of {@code cluster}'s leader, waiting up to {@code timeout} for one to be elected.
+     *
+     * @throws IllegalStateException when no member reports being leader by then
+     */
+    public static int awaitLeader(LocalEtcdCluster cluster, java.time.Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            int leader = cluster.leaderIndex();
+            if (leader >= 0) {
+                return leader;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("no leader within " + timeout.toMillis() + " ms: " + cluster);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a leader", e);
+            }
+        }
+    }
+
     public List<String> clientEndpoints() {
         return endpoints;
     }

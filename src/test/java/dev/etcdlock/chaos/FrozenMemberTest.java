@@ -58,7 +58,8 @@ class FrozenMemberTest {
             for (int i = 0; i < 30; i++) {
                 mutex.lock().unlock();
             }
-            int frozen = leader ? leader() : (leader() + 1) % cluster.size();
+            int current = EtcdTestCluster.awaitLeader(cluster, Duration.ofSeconds(10));
+            int frozen = leader ? current : (current + 1) % cluster.size();
             long frozenAt = System.nanoTime();
             cluster.pause(frozen);
             List<Long> doneAtMillis = new ArrayList<>();
@@ -89,16 +90,5 @@ class FrozenMemberTest {
             assertTrue(session.isValid(), "the session's lease must survive a frozen follower");
         }
         assertEquals(0, EtcdKeys.count(cluster.clientEndpoints(), name));
-    }
-
-    private static int leader() throws InterruptedException {
-        for (int i = 0; i < 100; i++) {
-            int leader = cluster.leaderIndex();
-            if (leader >= 0) {
-                return leader;
-            }
-            Thread.sleep(100);
-        }
-        throw new IllegalStateException("no leader: " + cluster);
     }
 }

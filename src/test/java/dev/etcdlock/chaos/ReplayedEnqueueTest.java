@@ -33,7 +33,8 @@ class ReplayedEnqueueTest {
                     Session session = client.newSession(Duration.ofSeconds(10));
                     Session otherSession = other.newSession(Duration.ofSeconds(10))) {
                 for (int round = 0; round < 4; round++) {
-                    int frozen = (leader(cluster) + 1 + round % 2) % cluster.size();
+                    int leader = EtcdTestCluster.awaitLeader(cluster, Duration.ofSeconds(10));
+                    int frozen = (leader + 1 + round % 2) % cluster.size();
                     cluster.pause(frozen);
                     long start = System.nanoTime();
                     try {
@@ -56,16 +57,5 @@ class ReplayedEnqueueTest {
                 }
             }
         }
-    }
-
-    private static int leader(LocalEtcdCluster cluster) throws InterruptedException {
-        for (int i = 0; i < 100; i++) {
-            int leader = cluster.leaderIndex();
-            if (leader >= 0) {
-                return leader;
-            }
-            Thread.sleep(100);
-        }
-        throw new IllegalStateException("no leader: " + cluster);
     }
 }

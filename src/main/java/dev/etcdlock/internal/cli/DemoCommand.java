@@ -34,12 +34,8 @@ final class DemoCommand {
             options:
               --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd);
                                   without a scheme: http://, or https:// with the TLS flags, as etcdctl
-              --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with
-                                  (default: the JVM's trusted CAs)
-              --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key
-              --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert
-                                  others with: openssl pkey -in FILE -out FILE.pk8
-              -h, --help          this text""".formatted(LOCK);
+            %s
+              -h, --help          this text""".formatted(LOCK, EtcdTarget.TLS_OPTIONS_HELP);
 
     private final PrintStream out;
     private final long t0 = System.nanoTime();

@@ -8,6 +8,14 @@ import java.util.List;
 
 /** The etcd a command talks to: the given endpoints, or a throwaway local etcd it starts and stops. */
 final class EtcdTarget implements AutoCloseable {
+    /** The help of the TLS options every command takes, as etcdctl names them. */
+    static final String TLS_OPTIONS_HELP = String.join("\n",
+            "  --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with",
+            "                      (default: the JVM's trusted CAs)",
+            "  --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key",
+            "  --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert",
+            "                      others with: openssl pkey -in FILE -out FILE.pk8");
+
     private final List<String> endpoints;
     private final Options.Tls tls;
     private final LocalEtcdCluster local;

@@ -52,16 +52,12 @@ final class LockCommand {
                                   a crashed holder's lock is freed this long after its last keep-alive
               --timeout D         give up waiting for the lock after D (500ms, 10s, 2m; seconds if bare);
                                   default: wait forever
-              --cacert FILE       CA certificate (PEM) that etcd's server certificate is verified with
-                                  (default: the JVM's trusted CAs)
-              --cert FILE         client certificate (PEM) for an etcd with --client-cert-auth; needs --key
-              --key FILE          its private key: unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert
-                                  others with: openssl pkey -in FILE -out FILE.pk8
+            %s
               -h, --help          this text
 
             exit status: the command's; 0 when released after a signal (no command); 1 lock not acquired
             (timeout, etcd unreachable); 2 bad usage; 3 lock lost (lease expired or revoked); 127 command not
-            runnable""";
+            runnable""".formatted(EtcdTarget.TLS_OPTIONS_HELP);
 
     /** Parsed arguments; {@code timeout} null means wait forever. */
     record Config(String name, List<String> endpoints, Duration ttl, Duration timeout, List<String> command,

@@ -1,6 +1,8 @@
 package dev.etcdlock.chaos.jepsen;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.EtcdMetrics;
+import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.chaos.TcpProxy;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.local.LocalEtcdCluster;
@@ -18,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class Nemesis {
     enum Fault {
-        KILL_LEADER, KILL_MEMBER, PAUSE_MEMBER, PAUSE_WORKER, PAUSE_HOLDER, CRASH_WORKER, PROXY_HANG, PROXY_DROP, PROXY_DELAY,
+        KILL_LEADER, KILL_MEMBER, PAUSE_MEMBER, PAUSE_WORKER, PAUSE_HOLDER, CRASH_WORKER, PROXY_HANG, PROXY_DROP,
+        PROXY_DELAY,
         COMPACT_WHILE_WAITING, QUORUM_LOSS, RESTART_CLUSTER, PAUSE_WORKER_DURING_LEADER_KILL;
 
         /** Whether the fault touches etcd or the network, which can stretch or renew leases. */
@@ -185,7 +188,7 @@ final class Nemesis {
         for (int i = 0; i < cluster.size(); i++) {
             if (cluster.isRunning(i)) {
                 try {
-                    sum += dev.etcdlock.EtcdMetrics.read(cluster.metricsUri(i), "etcd_server_leader_changes_seen_total");
+                    sum += EtcdMetrics.read(cluster.metricsUri(i), "etcd_server_leader_changes_seen_total");
                 } catch (RuntimeException unreadable) {
                     return Double.NaN; // NaN equals nothing: the pause counts as not quiet
                 }
@@ -210,15 +213,7 @@ final class Nemesis {
     }
 
     private int leader() {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (System.nanoTime() < deadline) {
-            int leader = cluster.leaderIndex();
-            if (leader >= 0) {
-                return leader;
-            }
-            sleep(Duration.ofMillis(200));
-        }
-        throw new IllegalStateException("no leader for 15 s: " + cluster);
+        return EtcdTestCluster.awaitLeader(cluster, Duration.ofSeconds(15));
     }
 
     private String killAndRestart(int member) {
