@@ -23,13 +23,14 @@ import java.util.function.Supplier;
 
 /**
  * The ways to take a place in a queue (blocking, with a deadline, interruptible, without waiting, asynchronously),
- * written once over the engine's asynchronous attempt, for every recipe: the mutex and the semaphore.
+ * written once over the engine's asynchronous attempt, for every recipe: the mutex, both sides of the read-write
+ * lock (which are this class, behind {@link DistributedLock}) and the semaphore.
  */
 final class Acquirer implements DistributedLock {
     private final Session session;
     private final SessionLocks locks;
     private final String name;
-    /** What is acquired, before the name in messages: "lock", "permit of semaphore". */
+    /** What is acquired, before the name in messages: "lock", "read lock", "permit of semaphore". */
     private final String kind;
     /** The call that does not wait, for the message refusing a non-positive timeout. */
     private final String noWaitHint;

@@ -6,14 +6,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Lock;
 
 /**
- * A lock taken through a {@link Session}, such as a {@link Mutex}.
+ * A lock taken through a {@link Session}: a {@link Mutex}, or the read or write side of a {@link ReadWriteLock}.
  * Waiters are served in the order they arrived (by etcd create revision).
  *
  * <p>Every blocking method ends the same ways: with a {@link LockHandle}; with {@link LockTimeoutException} when its
  * timeout passes; with {@link InterruptedException} ({@link #lockInterruptibly()}) when interrupted; with
  * {@link LeaseLostException} at once when the session's lease is lost; with {@link EtcdUnavailableException} when
  * etcd cannot be reached. In every case but success the waiter key is removed before the method returns. A session
- * takes one place per name at a time: its threads asking for the same lock take turns.
+ * takes one place per name at a time: its threads asking for the same lock take turns, and asking for the other
+ * side of a read-write lock it holds or waits for fails at once with {@link IllegalStateException}.
  */
 public interface DistributedLock {
 
@@ -42,7 +43,9 @@ public interface DistributedLock {
 
     /**
      * Takes the lock only if it can be held at once; never waits, and leaves nothing behind when the answer is no.
-     * An exclusive lock (a mutex) is then one round trip that takes it only if nobody holds or waits for it.
+     * An exclusive lock (a mutex, a write lock) is then one round trip that takes it only if nobody holds or waits
+     * for it; a read lock is taken when no writer holds or waits before it (two round trips when the answer is no:
+     * its key is put, then deleted).
      */
     Optional<LockHandle> tryLock();
 

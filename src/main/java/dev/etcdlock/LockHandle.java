@@ -6,7 +6,7 @@ import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A held lock: of a {@link Mutex}, or one permit of a {@link Semaphore}.
+ * A held lock: of a {@link Mutex}, either side of a {@link ReadWriteLock}, or one permit of a {@link Semaphore}.
  * Ownership belongs to this handle, not to a thread: any thread may unlock it, and it works the same from virtual
  * threads and future chains. Not reentrant: locking the same name again through the same session waits until this
  * handle is released.
@@ -36,7 +36,10 @@ public final class LockHandle implements AutoCloseable {
         return name;
     }
 
-    /** The waiter key in etcd, {@code name/<lease id in hex>}. */
+    /**
+     * The waiter key in etcd: {@code name/<lease id in hex>} (a read-write lock's {@code name/read/...} or
+     * {@code name/write/...}).
+     */
     public String key() {
         return held.key().toStringUtf8();
     }
@@ -44,8 +47,8 @@ public final class LockHandle implements AutoCloseable {
     /**
      * The fencing token: the create revision of the lock key. Every later holder of the same name has a larger one,
      * so a resource that remembers the largest token it has seen can refuse writes from a holder that lost the lock
-     * without knowing it. (Holders that share a name at the same time, a semaphore's permits, have distinct tokens
-     * in the order they came.)
+     * without knowing it. (Holders that share a name at the same time, readers or a semaphore's permits, have
+     * distinct tokens in the order they came.)
      */
     public long fencingToken() {
         return held.createRevision();

@@ -64,6 +64,18 @@ public final class Session implements AutoCloseable {
         return new Semaphore(this, locks, name, permits);
     }
 
+    /**
+     * The read-write lock on {@code name} through this session: its waiter keys are {@code name/read/<lease id in
+     * hex>} and {@code name/write/<lease id in hex>} (see {@link ReadWriteLock}).
+     *
+     * @throws IllegalArgumentException when the name is empty or contains a NUL character
+     * @throws ClientClosedException when the session is closed
+     */
+    public ReadWriteLock readWriteLock(String name) {
+        checkOpen();
+        return new ReadWriteLock(this, locks, name);
+    }
+
     /** The etcd lease id of this session. */
     public long leaseId() {
         return lease.id();

@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * One suite, every recipe (Curator's {@code TestInterProcessMutexBase} idea): the edges each must handle the same
- * way, run against the mutex and a semaphore of 2 permits, each contending with what blocks it (a holder, two
- * holders for the semaphore).
+ * way, run against the mutex, both sides of the read-write lock and a semaphore of 2 permits, each contending with
+ * what blocks it (a holder, readers for a writer, a writer for a reader, two holders for the semaphore).
  */
 class RecipeEdgeCasesTest extends OneEtcdOneClient {
     /** Plays "somebody else": revokes leases from outside. */
@@ -54,6 +54,28 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
             @Override
             LockHandle block(Session s, String name) {
                 return s.mutex(name).lock();
+            }
+        },
+        WRITE_LOCK(2) {
+            @Override
+            DistributedLock contender(Session s, String name) {
+                return s.readWriteLock(name).writeLock();
+            }
+
+            @Override
+            LockHandle block(Session s, String name) {
+                return s.readWriteLock(name).readLock().lock(); // two readers, below
+            }
+        },
+        READ_LOCK(1) {
+            @Override
+            DistributedLock contender(Session s, String name) {
+                return s.readWriteLock(name).readLock();
+            }
+
+            @Override
+            LockHandle block(Session s, String name) {
+                return s.readWriteLock(name).writeLock().lock();
             }
         },
         SEMAPHORE_OF_2(2) {

@@ -489,7 +489,7 @@ public final class LockQueue {
                     continue;
                 }
                 if (e.getKv().getKey().equals(key)) {
-                    fail(leaseLost(lease, prefix)); // our key went: lease revoked or expired
+                    fail(keyWent());
                     return;
                 }
                 ahead.remove(e.getKv().getKey());
@@ -530,7 +530,7 @@ public final class LockQueue {
                 }
                 List<KeyValue> mine = response.getResponses(0).getResponseRange().getKvsList();
                 if (mine.isEmpty() || mine.get(0).getCreateRevision() != createRevision) {
-                    fail(leaseLost(lease, prefix));
+                    fail(keyWent());
                     return;
                 }
                 ahead = policy.rule().blockersAhead(response.getResponses(1).getResponseRange().getKvsList(),
@@ -541,6 +541,16 @@ public final class LockQueue {
                     watchFrom(response.getHeader().getRevision());
                 }
             }, engine);
+        }
+
+        /**
+         * Our key went without our doing: the lease was revoked or expired. A session closing revokes its lease after
+         * ending it here, but the delete's event may overtake the end's callback (CompletableFuture lets another
+         * thread run it), so the lease's state, not the event, tells a close from a loss.
+         */
+        private RuntimeException keyWent() {
+            RuntimeException why = whyEnded(lease, prefix);
+            return why != null ? why : leaseLost(lease, prefix);
         }
 
         private void acquired(long atRevision) {
