@@ -28,7 +28,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * The jar's entry point: {@code java -jar benchmarks.jar [--quick] [--results DIR] [JMH args...]}.
  *
- * <p>Runs the benchmarks of {@link LockBenchmarks} group by group (one group per benchmark method, each with its
+ * <p>Runs the benchmarks of {@link LockBenchmarks} and {@link RecipeBenchmarks} group by group (one group per benchmark method, each with its
  * own iteration settings, which any {@code -wi/-w/-i/-r/-f} given overrides), always with
  * {@link LockMetricsProfiler}; writes all results into one JMH JSON file, {@code DIR/<timestamp>.json} and
  * {@code DIR/latest.json}; then prints the summary table ({@link Report}) and draws {@code DIR/contended.svg}
@@ -70,6 +70,7 @@ public final class BenchMain {
             g.put("contended", Iterations.of(4, 1, 2, 2));
             g.put("independent", Iterations.of(3, 1, 2, 2));
             g.put("holdMany", Iterations.of(0, 1, 1, 1));
+            g.put("recipes", Iterations.of(3, 1, 2, 2));
         } else {
             g.put("floor", Iterations.of(10, 2, 5, 3));
             g.put("floorHandoff", Iterations.of(10, 2, 5, 3));
@@ -77,8 +78,14 @@ public final class BenchMain {
             g.put("contended", Iterations.of(10, 2, 5, 3));
             g.put("independent", Iterations.of(10, 2, 5, 3));
             g.put("holdMany", Iterations.of(2, 1, 3, 1));
+            g.put("recipes", Iterations.of(10, 2, 5, 3));
         }
         return g;
+    }
+
+    /** The benchmark's full name: {@code recipes} is {@link RecipeBenchmarks}'s, the rest {@link LockBenchmarks}'. */
+    static String benchmark(String group) {
+        return (group.equals("recipes") ? RecipeBenchmarks.class : LockBenchmarks.class).getName() + "." + group;
     }
 
     public static void main(String[] args) throws Exception {
@@ -122,7 +129,7 @@ public final class BenchMain {
         List<String> failed = new ArrayList<>();
         try {
             for (Map.Entry<String, Iterations> group : groups(quick).entrySet()) {
-                String name = LockBenchmarks.class.getName() + "." + group.getKey();
+                String name = benchmark(group.getKey());
                 if (!user.getIncludes().isEmpty()
                         && user.getIncludes().stream().noneMatch(r -> Pattern.compile(r).matcher(name).find())) {
                     continue;

@@ -30,6 +30,34 @@ public final class Report {
                     + " | " + num(r.floor()) + " | " + (r.ratios() ? ratio(r.ours(), r.jetcd()) : "")
                     + " | " + (r.ratios() ? ratio(r.ours(), r.floor()) : "") + " |");
         }
+        printRecipes(Results.load(json), out);
+    }
+
+    /** {@link RecipeBenchmarks}, each recipe next to the mutex at the same number of contenders. */
+    static void printRecipes(Results res, PrintStream out) {
+        List<String> lines = new ArrayList<>();
+        for (String c : new String[] {"1", "8"}) {
+            Results.Entry mutex = res.find("recipes", "thrpt", "recipe", "mutex", "contenders", c);
+            for (String recipe : new String[] {"mutex", "semaphore", "rwReadMostly"}) {
+                Results.Entry e = res.find("recipes", "thrpt", "recipe", recipe, "contenders", c);
+                if (e == null) {
+                    continue;
+                }
+                double rate = e.perSecond();
+                lines.add("| " + recipe + " | " + c + " | " + num(rate) + " | "
+                        + (mutex == null ? "" : ratio(rate, mutex.perSecond())) + " | "
+                        + num(e.secondary("cpu.etcd")) + " | " + num(e.secondary("cpu.client")) + " | "
+                        + num(e.secondary("fairness.worstMinOverMean")) + " |");
+            }
+        }
+        if (lines.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("| recipe | contenders | acquisitions/s | vs mutex | etcd CPU µs/acq | client CPU µs/acq "
+                + "| fairness min/mean |");
+        out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        lines.forEach(out::println);
     }
 
     static List<Row> rows(Results res) {
