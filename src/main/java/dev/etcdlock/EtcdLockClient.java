@@ -89,7 +89,7 @@ public final class EtcdLockClient implements AutoCloseable {
 
     private Session openSession(CompletableFuture<Lease> lease, String what) {
         try {
-            return new Session(engine.leases(), new SessionLocks(lockQueue, lease.join()));
+            return new Session(engine, new SessionLocks(lockQueue, lease.join()));
         } catch (RuntimeException e) {
             throw EtcdErrors.toException(e, what, true);
         }

@@ -1,7 +1,7 @@
 package dev.etcdlock;
 
+import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.lease.Lease;
-import dev.etcdlock.internal.lease.LeaseManager;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.time.Duration;
@@ -18,14 +18,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@link LeaseLostException}, waits fail at once with it, and the locks held may already belong to someone else.
  */
 public final class Session implements AutoCloseable {
-    private final LeaseManager leases;
+    private final Engine engine;
     private final SessionLocks locks;
     private final Lease lease;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CompletableFuture<Void> lost = new CompletableFuture<>();
 
-    Session(LeaseManager leases, SessionLocks locks) {
-        this.leases = leases;
+    Session(Engine engine, SessionLocks locks) {
+        this.engine = engine;
         this.locks = locks;
         this.lease = locks.lease();
         // handed to the common pool: user actions on it must never run on, or block, etcd-lock's I/O threads
@@ -76,6 +76,19 @@ public final class Session implements AutoCloseable {
         return new ReadWriteLock(this, locks, name);
     }
 
+    /**
+     * The leader election on {@code name} through this session, with the keys and semantics of Go's
+     * {@code concurrency.Election} and {@code etcdctl elect}: candidate keys are {@code name + "/" + lease id in
+     * hex}, holding the candidate's value; the one with the lowest create revision leads (see {@link Election}).
+     *
+     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is too long
+     * @throws ClientClosedException when the session is closed
+     */
+    public Election election(String name) {
+        checkOpen();
+        return new Election(this, locks, engine, name);
+    }
+
     /** The etcd lease id of this session. */
     public long leaseId() {
         return lease.id();
@@ -118,7 +131,7 @@ public final class Session implements AutoCloseable {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             try {
-                leases.revoke(lease).join();
+                engine.leases().revoke(lease).join();
             } catch (RuntimeException e) {
                 throw EtcdErrors.toException(e, "revoking the session's lease", true);
             }

@@ -39,6 +39,17 @@ public final class Txn {
         return this;
     }
 
+    /**
+     * Applies the writes only while {@code leadership}'s term lasts: its leader key still has the create revision of
+     * its fencing token. A leader deposed without knowing it (paused past its TTL) writes nothing.
+     */
+    public Txn ifLeader(Leadership leadership) {
+        Objects.requireNonNull(leadership, "leadership");
+        LockQueue.Held held = leadership.held();
+        request.addCompare(LockQueue.ownership(held.key(), held.createRevision()));
+        return this;
+    }
+
     /** Puts {@code value} (UTF-8) at {@code key}. */
     public Txn put(String key, String value) {
         Objects.requireNonNull(value, "value");

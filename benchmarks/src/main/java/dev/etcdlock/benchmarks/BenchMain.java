@@ -28,11 +28,12 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * The jar's entry point: {@code java -jar benchmarks.jar [--quick] [--results DIR] [JMH args...]}.
  *
- * <p>Runs the benchmarks of {@link LockBenchmarks} and {@link RecipeBenchmarks} group by group (one group per benchmark method, each with its
- * own iteration settings, which any {@code -wi/-w/-i/-r/-f} given overrides), always with
- * {@link LockMetricsProfiler}; writes all results into one JMH JSON file, {@code DIR/<timestamp>.json} and
- * {@code DIR/latest.json}; then prints the summary table ({@link Report}) and draws {@code DIR/contended.svg}
- * ({@link Chart}). JMH's own listing options ({@code -l}, {@code -lp}, {@code -lprof}, {@code -h}) work as usual.
+ * <p>Runs the benchmarks of {@link LockBenchmarks}, {@link RecipeBenchmarks} and {@link ElectionBenchmarks} group
+ * by group (one group per benchmark method, each with its own iteration settings, which any {@code -wi/-w/-i/-r/-f}
+ * given overrides), always with {@link LockMetricsProfiler}; writes all results into one JMH JSON file,
+ * {@code DIR/<timestamp>.json} and {@code DIR/latest.json}; then prints the summary table ({@link Report}) and draws
+ * {@code DIR/contended.svg} ({@link Chart}). JMH's own listing options ({@code -l}, {@code -lp}, {@code -lprof},
+ * {@code -h}) work as usual.
  *
  * <p>etcd: {@code ETCD_ENDPOINTS} or {@code -Detcd.endpoints}; when neither is set, one throwaway etcd member is
  * started on loopback with its data on {@code /dev/shm} for the run (the {@code etcd} binary on the PATH).
@@ -71,6 +72,8 @@ public final class BenchMain {
             g.put("independent", Iterations.of(3, 1, 2, 2));
             g.put("holdMany", Iterations.of(0, 1, 1, 1));
             g.put("recipes", Iterations.of(3, 1, 2, 2));
+            g.put("electionCycle", Iterations.of(5, 1, 2, 2).modes(Mode.SampleTime));
+            g.put("electionFailover", Iterations.of(3, 1, 2, 2));
         } else {
             g.put("floor", Iterations.of(10, 2, 5, 3));
             g.put("floorHandoff", Iterations.of(10, 2, 5, 3));
@@ -79,13 +82,20 @@ public final class BenchMain {
             g.put("independent", Iterations.of(10, 2, 5, 3));
             g.put("holdMany", Iterations.of(2, 1, 3, 1));
             g.put("recipes", Iterations.of(10, 2, 5, 3));
+            g.put("electionCycle", Iterations.of(10, 2, 5, 3));
+            g.put("electionFailover", Iterations.of(5, 2, 5, 3));
         }
         return g;
     }
 
-    /** The benchmark's full name: {@code recipes} is {@link RecipeBenchmarks}'s, the rest {@link LockBenchmarks}'. */
+    /**
+     * The benchmark's full name: {@code recipes} is {@link RecipeBenchmarks}'s, {@code election*} are
+     * {@link ElectionBenchmarks}', the rest {@link LockBenchmarks}'.
+     */
     static String benchmark(String group) {
-        return (group.equals("recipes") ? RecipeBenchmarks.class : LockBenchmarks.class).getName() + "." + group;
+        Class<?> owner = group.equals("recipes") ? RecipeBenchmarks.class
+                : group.startsWith("election") ? ElectionBenchmarks.class : LockBenchmarks.class;
+        return owner.getName() + "." + group;
     }
 
     public static void main(String[] args) throws Exception {

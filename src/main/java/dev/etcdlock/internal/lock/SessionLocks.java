@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /** The lock side of one session: its lease, and a local gate per lock name so its threads take turns. */
 public final class SessionLocks {
@@ -14,6 +16,8 @@ public final class SessionLocks {
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
     /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
+    /** Holders that must hear at once when the lease ends (an election's leader), until they unregister. */
+    private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
 
     public SessionLocks(LockQueue queue, Lease lease) {
         this.queue = queue;
@@ -23,11 +27,33 @@ public final class SessionLocks {
             for (LockAttempt attempt : List.copyOf(attempts)) {
                 attempt.leaseEnded(failure);
             }
+            for (Consumer<Throwable> listener : List.copyOf(leaseListeners)) {
+                listener.accept(failure);
+            }
         });
     }
 
     public Lease lease() {
         return lease;
+    }
+
+    /**
+     * Calls {@code listener} once when the lease ends: with null when its owner closed it, else with why it was lost
+     * (at once if it has ended already). In the serial context, possibly on a Netty thread: it must not block. The
+     * returned action unregisters it, so that a long-lived session does not pile up one callback per holder.
+     */
+    public Runnable whenLeaseEnds(Consumer<Throwable> listener) {
+        AtomicBoolean called = new AtomicBoolean();
+        Consumer<Throwable> once = failure -> {
+            if (called.compareAndSet(false, true)) {
+                listener.accept(failure);
+            }
+        };
+        leaseListeners.add(once);
+        if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
+            once.accept(lease.done().handle((v, t) -> t).join());
+        }
+        return () -> leaseListeners.remove(once);
     }
 
     /**

@@ -1,0 +1,333 @@
+package dev.etcdlock;
+
+import com.google.protobuf.ByteString;
+import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.lock.LockAttempt;
+import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.internal.lock.QueueObserver;
+import dev.etcdlock.internal.lock.QueuePolicy;
+import dev.etcdlock.internal.lock.QueueRule;
+import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Flow;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * Leader election on a name through a {@link Session}, with the keys and semantics of Go's
+ * {@code concurrency.Election} (and {@code etcdctl elect}), so Java and Go candidates and observers of one name take
+ * part in the same election. Each candidate's key is {@code <name>/<lease id in hex>}, its value the candidate's
+ * value, attached to its session's lease; the leader is the key with the lowest create revision. A campaign waits
+ * until every key created before its own is gone; a crashed leader's key goes when its lease expires.
+ *
+ * <pre>{@code
+ * Election election = session.election("/my-app/leader");
+ * try (Leadership term = election.campaign("10.0.0.7:8080")) {   // blocks until elected
+ *     lead(term);
+ * }   // resigned
+ * election.leader().ifPresent(l -> System.out.println(l.value() + " leads"));
+ * }</pre>
+ *
+ * <p>Every campaign ends the same ways: with a {@link Leadership}; with {@link LockTimeoutException} when its
+ * timeout passes; with {@link InterruptedException} ({@link #campaignInterruptibly}) or
+ * {@link LockInterruptedException} ({@link #campaign(String, Duration)}) when interrupted; with
+ * {@link LeaseLostException} at once when the session's lease is lost; with {@link ClientClosedException} when the
+ * session or client is closed; with {@link EtcdUnavailableException} when etcd cannot be reached to campaign. Once
+ * the candidate waits, outages are waited out (its watch resumes on another member) for as long as the lease is
+ * provably alive, and then the campaign fails with {@link LeaseLostException}. In every case but success the
+ * candidate key is removed before the method returns. A session is one candidate per name: a second campaign through
+ * the same session (from another thread) waits until the first one's term ends, then campaigns with its own value. A
+ * session is one place per name across recipes too: do not use the name of an election as a lock through the same
+ * session.
+ */
+public final class Election {
+    /** Longest election name accepted, in UTF-8 bytes: the same as {@link Mutex#MAX_NAME_BYTES}. */
+    public static final int MAX_NAME_BYTES = Mutex.MAX_NAME_BYTES;
+
+    private final Session session;
+    private final SessionLocks locks;
+    private final Engine engine;
+    private final QueueObserver observer;
+    private final String name;
+    private final ByteString prefix;
+
+    Election(Session session, SessionLocks locks, Engine engine, String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("election name must not be empty; use a key prefix like "
+                    + "/my-app/leader");
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("election name must not contain NUL characters: "
+                    + name.replace('\0', '?'));
+        }
+        int bytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_NAME_BYTES) {
+            throw new IllegalArgumentException("election name is " + bytes + " bytes; the limit is " + MAX_NAME_BYTES
+                    + ": use a short key prefix like /my-app/leader");
+        }
+        this.session = session;
+        this.locks = locks;
+        this.engine = engine;
+        this.observer = new QueueObserver(engine);
+        this.name = name;
+        this.prefix = ByteString.copyFromUtf8(name + "/"); // Go's NewElection: pfx + "/"
+    }
+
+    /** The name given to the session, a key prefix. */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Campaigns with {@code value} and waits as long as it takes to be elected. Interruption does not end the wait;
+     * the interrupt flag is kept.
+     *
+     * @throws LeaseLostException at once when the session's lease is lost while waiting
+     * @throws ClientClosedException when the session or the client is closed
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     */
+    public Leadership campaign(String value) {
+        LockAttempt attempt = start(value);
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return await(attempt, -1, value);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (TimeoutException e) {
+                    throw new AssertionError(e); // no timeout given
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Campaigns with {@code value} and waits at most {@code timeout} to be elected.
+     *
+     * @throws LockTimeoutException when the time passes first; the candidate key is gone by then
+     * @throws LockInterruptedException when the thread is interrupted; the key is gone, the flag set again
+     * @throws LeaseLostException at once when the session's lease is lost while waiting
+     * @throws ClientClosedException when the session or the client is closed
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     * @throws IllegalArgumentException when the timeout is not positive
+     */
+    public Leadership campaign(String value, Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout + "; to see who leads "
+                    + "without campaigning, use leader()");
+        }
+        LockAttempt attempt = start(value);
+        try {
+            return await(attempt, timeout.toNanos(), value);
+        } catch (TimeoutException e) {
+            return giveUp(attempt, value, () -> new LockTimeoutException("not elected leader of " + name
+                    + " within " + timeout.toMillis() + " ms; nothing was left in etcd"));
+        } catch (InterruptedException e) {
+            try {
+                return giveUp(attempt, value, () -> new LockInterruptedException("interrupted while campaigning "
+                        + "in election " + name + "; nothing was left in etcd", e));
+            } finally {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Campaigns with {@code value} and waits until elected or interrupted.
+     *
+     * @throws InterruptedException when interrupted while waiting; the candidate key is removed first (and a term
+     *     won at that very moment is resigned)
+     * @throws LeaseLostException at once when the session's lease is lost while waiting
+     * @throws ClientClosedException when the session or the client is closed
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     */
+    public Leadership campaignInterruptibly(String value) throws InterruptedException {
+        LockAttempt attempt = start(value);
+        try {
+            return await(attempt, -1, value);
+        } catch (TimeoutException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            if (!attempt.abort().join()) {
+                elected(attempt.result().join(), value).close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Campaigns with {@code value} without blocking. The future completes with the {@link Leadership} when elected,
+     * or exceptionally as {@link #campaign(String, Duration)} fails; it completes on the common
+     * {@link ForkJoinPool}, never on etcd-lock's I/O threads, so dependent actions may block. Cancelling it (or
+     * {@code orTimeout}) gives up the campaign and removes the candidate key; a term won at that very moment is
+     * resigned.
+     *
+     * @throws ClientClosedException when the session is closed
+     */
+    public CompletableFuture<Leadership> campaignAsync(String value) {
+        LockAttempt attempt = start(value);
+        CompletableFuture<Leadership> out = new CompletableFuture<>();
+        attempt.result().whenCompleteAsync((held, t) -> {
+            if (t != null) {
+                out.completeExceptionally(t instanceof CancellationException ? t : failure(t));
+                return;
+            }
+            Leadership term = elected(held, value);
+            if (!out.complete(term)) {
+                term.close(); // the caller gave up while it was being elected
+            }
+        }, ForkJoinPool.commonPool());
+        out.whenComplete((term, t) -> {
+            if (t != null) {
+                attempt.abort(); // cancelled, timed out or failed: leave nothing behind
+            }
+        });
+        return out;
+    }
+
+    /**
+     * The current leader (Go's {@code Leader}): one read of the key with the lowest create revision, retried on
+     * other members; empty when nobody campaigns. Needs no lease: works through a closed or lost session too.
+     *
+     * @throws EtcdUnavailableException when no member answered within the client's request timeout
+     * @throws ClientClosedException when the client is closed
+     */
+    public Optional<LeaderInfo> leader() {
+        try {
+            return Optional.ofNullable(observer.head(prefix).join()).map(LeaderInfo::of);
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, "reading the leader of " + name, false);
+        }
+    }
+
+    /**
+     * The leaders of this election as they change (Go's {@code Observe}), on the client's one watch stream: each
+     * subscriber gets the current leader first (nothing while nobody campaigns), then every new leader and every
+     * value a leader proclaims, in etcd's order, so {@link LeaderInfo#fencingToken()} never decreases along the
+     * stream. While a subscriber has no outstanding demand only the newest leader is kept for it: it gets that one
+     * when it requests again, not a backlog. The end of a term with nobody waiting is not an event;
+     * {@link #leader()} then returns empty.
+     *
+     * <p>Signals come on the common {@link ForkJoinPool}, one at a time. The stream survives what the watch stream
+     * survives: members that die or stop answering (the watch resumes elsewhere from the next revision, nothing
+     * lost or repeated), etcd outages (reads are tried again until etcd answers), and compaction (the leader is
+     * read again and followed from there). It needs no lease and ends only with {@code cancel()}, or with
+     * {@code onError}: {@link ClientClosedException} when the client closes, {@link EtcdRequestException} when etcd
+     * refuses the read or the watch (permission denied). It never completes.
+     */
+    public Flow.Publisher<LeaderInfo> observe() {
+        return new LeaderStream(observer, prefix, ForkJoinPool.commonPool());
+    }
+
+    /**
+     * Calls {@code onLeader} with each leader as {@link #observe()} streams them, until the returned subscription
+     * is cancelled. An error that ends the stream (the client closed, etcd refused) is logged; subscribe to
+     * {@link #observe()} to handle it yourself.
+     */
+    public Flow.Subscription observe(Consumer<? super LeaderInfo> onLeader) {
+        Objects.requireNonNull(onLeader, "onLeader");
+        ListeningSubscriber subscriber = new ListeningSubscriber(onLeader);
+        observe().subscribe(subscriber);
+        return subscriber.subscription; // set by onSubscribe, which subscribe() calls before it returns
+    }
+
+    /** Waits for the attempt; {@code nanos < 0} means without limit. On an exception the attempt still runs. */
+    private Leadership await(LockAttempt attempt, long nanos, String value)
+            throws InterruptedException, TimeoutException {
+        try {
+            LockQueue.Held held = nanos < 0 ? attempt.result().get()
+                    : attempt.result().get(nanos, TimeUnit.NANOSECONDS);
+            return elected(held, value);
+        } catch (ExecutionException e) {
+            throw failure(e.getCause());
+        }
+    }
+
+    /** Aborts the attempt; throws the error when undone, returns the term when it was won meanwhile. */
+    private Leadership giveUp(LockAttempt attempt, String value,
+            Supplier<RuntimeException> error) {
+        if (attempt.abort().join()) {
+            Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());
+            // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
+            throw cause instanceof CancellationException || cause == null ? error.get() : failure(cause);
+        }
+        return elected(attempt.result().join(), value);
+    }
+
+    private LockAttempt start(String value) {
+        Objects.requireNonNull(value, "value");
+        session.checkOpen();
+        // the queue engine's exclusive rule with the candidate's value as the key's value, as Go writes it
+        return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(), ByteString.copyFromUtf8(value),
+                null));
+    }
+
+    private Leadership elected(LockQueue.Held held, String value) {
+        return Leadership.elected(name, locks, engine.kv(), observer, held, value);
+    }
+
+    private RuntimeException failure(Throwable t) {
+        Throwable cause = EtcdErrors.unwrap(t);
+        if (cause instanceof EtcdLockException e) {
+            return e;
+        }
+        if (cause instanceof IllegalStateException e) {
+            return e; // the session holds the name through another recipe
+        }
+        return EtcdErrors.toException(cause, "campaign in election " + name, true);
+    }
+
+    @Override
+    public String toString() {
+        return "Election{" + name + ", " + session + "}";
+    }
+
+    /** {@link #observe(Consumer)}'s subscriber: everything requested, errors logged. */
+    private static final class ListeningSubscriber implements Flow.Subscriber<LeaderInfo> {
+        private static final System.Logger LOG = System.getLogger(Election.class.getName());
+        private final Consumer<? super LeaderInfo> onLeader;
+        private Flow.Subscription subscription;
+
+        ListeningSubscriber(Consumer<? super LeaderInfo> onLeader) {
+            this.onLeader = onLeader;
+        }
+
+        @Override
+        public void onSubscribe(Flow.Subscription s) {
+            subscription = s;
+            s.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onNext(LeaderInfo leader) {
+            onLeader.accept(leader);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            LOG.log(error instanceof ClientClosedException ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                    "observing an election ended: " + error);
+        }
+
+        @Override
+        public void onComplete() {
+        }
+    }
+}

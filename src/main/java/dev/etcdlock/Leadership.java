@@ -1,0 +1,295 @@
+package dev.etcdlock;
+
+import com.google.protobuf.ByteString;
+import dev.etcdlock.internal.kv.Kv;
+import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.internal.lock.QueueObserver;
+import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.proto.PutRequest;
+import dev.etcdlock.internal.proto.RequestOp;
+import dev.etcdlock.internal.proto.TxnRequest;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One term as leader of an {@link Election}, from the campaign that won it until {@link #resign()} or its loss.
+ * Ownership belongs to this handle, not to a thread: any thread may proclaim or resign.
+ *
+ * <pre>{@code
+ * try (Leadership term = election.campaign("10.0.0.7:8080")) {
+ *     term.lost().whenComplete((v, e) -> stopServing());     // told at once if the term ends without resign
+ *     serveAsLeader(term.fencingToken());
+ * }   // resigns: the next candidate is elected at once
+ * }</pre>
+ *
+ * <p>The term is tied to the session's lease. It ends without a resign when the lease is lost (etcd expired it or
+ * someone revoked it; or etcd stayed unreachable until the lease could no longer be proven valid, which the client
+ * reports before etcd can expire it and elect somebody else) or when the leader key is deleted by somebody else.
+ * Either way {@link #isHeld()} turns false and {@link #lost()} completes exceptionally at once, the client's one
+ * watch telling of a deleted key and the lease's keep-alive of a lost lease.
+ */
+public final class Leadership implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Leadership.class.getName());
+
+    private final String name;
+    private final SessionLocks locks;
+    private final Kv kv;
+    private final LockQueue.Held held;
+    private final CompletableFuture<Void> lost = new CompletableFuture<>();
+    /** Why the term ended (resigned, session closed, lost); null while it lasts. */
+    private final AtomicReference<RuntimeException> end = new AtomicReference<>();
+    /** Whether the guarded delete that gives up the place (and the session's turn at the name) was sent. */
+    private final AtomicBoolean released = new AtomicBoolean();
+    private final AtomicBoolean resignCalled = new AtomicBoolean();
+    private volatile String value;
+    private volatile Runnable stopLeaseListener;
+    private volatile Runnable stopKeyWatch;
+
+    private Leadership(String name, SessionLocks locks, Kv kv, LockQueue.Held held, String value) {
+        this.name = name;
+        this.locks = locks;
+        this.kv = kv;
+        this.held = held;
+        this.value = value;
+    }
+
+    /** A term just won: from now on it hears of the lease's end and of its key's deletion. */
+    static Leadership elected(String name, SessionLocks locks, Kv kv, QueueObserver observer, LockQueue.Held held,
+            String value) {
+        Leadership term = new Leadership(name, locks, kv, held, value);
+        term.stopLeaseListener = locks.whenLeaseEnds(term::leaseEnded);
+        term.stopKeyWatch = observer.watchHeld(held, term::keyDeleted);
+        if (term.end.get() != null) { // ended while the listeners were being set up
+            term.stopListening();
+        }
+        return term;
+    }
+
+    /** The election's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The leader key in etcd, {@code <name>/<lease id in hex>}, as Go's {@code Election.Key()}. */
+    public String key() {
+        return held.key().toStringUtf8();
+    }
+
+    /** The value this handle campaigned with or last proclaimed. */
+    public String value() {
+        return value;
+    }
+
+    /**
+     * This term's fencing token: the create revision of the leader key (Go's {@code Election.Rev()}). Every later
+     * term of the election has a larger one, and observers see it as {@link LeaderInfo#fencingToken()}; give it to
+     * resources that must refuse a deposed leader, or guard writes with {@link Txn#ifLeader(Leadership)}.
+     */
+    public long fencingToken() {
+        return held.createRevision();
+    }
+
+    /**
+     * The etcd revision at which the campaign was seen to win: its own, or that of the delete that ended the term
+     * before.
+     */
+    public long electedRevision() {
+        return held.acquiredRevision();
+    }
+
+    /**
+     * True while this term lasts: not resigned, not known lost, and the session's lease certainly valid. No I/O;
+     * etcd has the last word, so guard writes with {@link Txn#ifLeader(Leadership)}.
+     */
+    public boolean isHeld() {
+        return end.get() == null && locks.lease().isValid();
+    }
+
+    /**
+     * Completes when the term ends: normally after {@link #resign()} or {@link #close()}, or when the session is
+     * closed; exceptionally, at once, when it is lost, with whichever news came first: {@link LeaseLostException}
+     * when the client finds the session's lease lost (etcd answered a keep-alive with "gone", or did not answer
+     * before the lease could expire), {@link LockNotHeldException} when it sees the leader key deleted (the lease
+     * revoked or expired in etcd, or the key deleted by somebody else) or a proclaim found it gone. Completes on the
+     * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
+     * this session campaign on the name again.
+     */
+    public CompletableFuture<Void> lost() {
+        return lost;
+    }
+
+    /**
+     * Sets the leader's value without a new election (Go's {@code Proclaim}): one Txn that puts the value only while
+     * the leader key is still the one created at {@link #fencingToken()}, so a deposed leader never writes. Observers
+     * see the new value, with the same fencing token.
+     *
+     * @throws LockNotHeldException when the term has ended (resigned, or lost: then nothing was written, and the
+     *     term is over for this handle too)
+     * @throws EtcdUnavailableException when etcd could not be reached; {@code isOutcomeUnknown()} tells whether the
+     *     value may have been written (a write is never re-sent blindly)
+     */
+    public void proclaim(String newValue) {
+        Objects.requireNonNull(newValue, "newValue");
+        RuntimeException ended = end.get();
+        if (ended != null) {
+            throw new LockNotHeldException("not the leader of " + name + " any more, nothing was proclaimed: "
+                    + ended.getMessage());
+        }
+        if (!locks.lease().isValid()) {
+            throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") may be lost: the "
+                    + "session's lease is not certainly valid any more; nothing was proclaimed");
+        }
+        TxnRequest txn = TxnRequest.newBuilder()
+                .addCompare(LockQueue.ownership(held.key(), held.createRevision()))
+                .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(held.key())
+                        .setValue(ByteString.copyFromUtf8(newValue)).setLease(locks.lease().id())))
+                .build();
+        boolean written;
+        try {
+            written = kv.txn(txn).join().getSucceeded();
+        } catch (RuntimeException e) {
+            throw EtcdErrors.toException(e, "proclaim on election " + name, true);
+        }
+        if (!written) {
+            LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
+                    + ", fencing token " + fencingToken() + ") was lost before the proclaim: the key is gone (the "
+                    + "session's lease expired or was revoked, or somebody deleted it); nothing was written");
+            lose(gone);
+            throw gone;
+        }
+        value = newValue;
+    }
+
+    /**
+     * Ends the term (Go's {@code Resign}): deletes the leader key only if it is still the one created at
+     * {@link #fencingToken()}, one round trip, and the next candidate is elected at once. {@link #lost()} then
+     * completes normally.
+     *
+     * @throws LockNotHeldException when called twice, or when the term was lost before (someone else may have led
+     *     meanwhile); nothing of anybody else's is deleted
+     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease
+     */
+    public void resign() {
+        if (resignCalled.getAndSet(true)) {
+            throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") was already resigned "
+                    + "through this handle");
+        }
+        if (!end.compareAndSet(null, new LockNotHeldException("leadership of " + name + " (key " + key()
+                + ") was resigned through this handle"))) {
+            releaseQuietly();
+            throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") ended before the resign: "
+                    + end.get().getMessage());
+        }
+        stopListening();
+        boolean deleted;
+        try {
+            deleted = release();
+        } catch (RuntimeException e) {
+            lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+            throw EtcdErrors.toException(e, "resign from election " + name, true);
+        }
+        if (deleted) {
+            lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+            return;
+        }
+        LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
+                + ", fencing token " + fencingToken() + ") was lost before the resign: the session's lease expired or "
+                + "was revoked, or somebody deleted the key, and someone else may have led meanwhile");
+        ForkJoinPool.commonPool().execute(() -> lost.completeExceptionally(gone));
+        throw gone;
+    }
+
+    /**
+     * Resigns if this term still lasts; a term that ended otherwise gives up its place without a word (its loss was
+     * logged, and reported by {@link #lost()}). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (resignCalled.get()) {
+            return;
+        }
+        if (end.get() != null) {
+            resignCalled.set(true);
+            releaseQuietly();
+            return;
+        }
+        try {
+            resign();
+        } catch (LockNotHeldException e) {
+            LOG.log(System.Logger.Level.WARNING, e.getMessage());
+        }
+    }
+
+    LockQueue.Held held() {
+        return held;
+    }
+
+    /** Deletes the key if it is still this term's, and lets the session's next campaign on the name in. Once. */
+    private boolean release() {
+        if (!released.compareAndSet(false, true)) {
+            return false;
+        }
+        return locks.unlock(held).join();
+    }
+
+    private void releaseQuietly() {
+        try {
+            release();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "releasing " + key() + " after the term ended: " + e);
+        }
+    }
+
+    private void leaseEnded(Throwable failure) {
+        if (failure == null) {
+            if (end.compareAndSet(null, new LockNotHeldException("leadership of " + name + " (key " + key()
+                    + ") ended when its session was closed"))) {
+                stopListening();
+                lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+            }
+            return;
+        }
+        Throwable cause = EtcdErrors.unwrap(failure);
+        lose(new LeaseLostException(locks.lease().id(), "leadership of " + name + " (key " + key() + ", fencing "
+                + "token " + fencingToken() + ") ended with the session's lease: " + (cause instanceof
+                LeaseLostException ? cause.getMessage() : cause.toString())));
+    }
+
+    private void keyDeleted() {
+        lose(new LockNotHeldException("leadership of " + name + " ended: its key " + key() + " (fencing token "
+                + fencingToken() + ") was deleted, by the expiry or revocation of the session's lease or by somebody "
+                + "else"));
+    }
+
+    /** Ends the term as lost, once, and tells at once: any thread, including the client's I/O threads. */
+    private void lose(RuntimeException why) {
+        if (!end.compareAndSet(null, why)) {
+            return;
+        }
+        stopListening();
+        LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
+        ForkJoinPool.commonPool().execute(() -> lost.completeExceptionally(why));
+    }
+
+    private void stopListening() {
+        Runnable lease = stopLeaseListener;
+        if (lease != null) {
+            lease.run();
+        }
+        Runnable watch = stopKeyWatch;
+        if (watch != null) {
+            watch.run();
+        }
+    }
+
+    @Override
+    public String toString() {
+        RuntimeException ended = end.get();
+        return "Leadership{" + key() + ", token=" + fencingToken() + ", value=" + value
+                + (ended == null ? "" : ", ended") + "}";
+    }
+}
