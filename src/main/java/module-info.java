@@ -24,4 +24,8 @@ module dev.etcdlock {
     requires java.logging;
     // Flight recorder events of the lock engine.
     requires jdk.jfr;
+    // Netty (inside io.grpc.netty.shaded, an automatic module that cannot say so itself) uses sun.misc.Unsafe
+    // for direct buffers; without this an application launched with -m never resolves jdk.unsupported and netty
+    // falls back to heap buffers.
+    requires jdk.unsupported;
 }
