@@ -55,9 +55,8 @@ public final class ConflictApp {
 
         // etcd-lock from the -all jar, in the same JVM.
         System.out.println("etcd-lock jar: " + jarOf(EtcdLockClient.class));
-        Class<?> epoll = Class.forName("dev.etcdlock.shaded.io.grpc.netty.shaded.io.netty.channel.epoll.Epoll");
-        System.out.println("etcd-lock epoll available: " + epoll.getMethod("isAvailable").invoke(null)
-                + ", cause: " + epoll.getMethod("unavailabilityCause").invoke(null));
+        System.out.println("etcd-lock epoll available: " + relocatedNative("channel.epoll.Epoll"));
+        System.out.println("etcd-lock openssl available: " + relocatedNative("handler.ssl.OpenSsl"));
         try (EtcdLockClient client = EtcdLockClient.connect(args[0]);
                 Session session = client.newSession(Duration.ofSeconds(10))) {
             long token;
@@ -66,6 +65,20 @@ public final class ConflictApp {
                 System.out.println("etcd-lock locked: token " + token + ", held " + lock.isHeld());
             }
             System.out.println("etcd-lock unlocked: token " + token);
+        }
+    }
+
+    /**
+     * Whether one of netty's native libraries loads, through its relocated class ({@code Epoll} or
+     * {@code OpenSsl}). Run beside the normal jar instead (to compare), there is no relocated netty.
+     */
+    private static String relocatedNative(String nettyClass) throws ReflectiveOperationException {
+        try {
+            Class<?> type = Class.forName("dev.etcdlock.shaded.io.grpc.netty.shaded.io.netty." + nettyClass);
+            return type.getMethod("isAvailable").invoke(null) + ", cause: "
+                    + type.getMethod("unavailabilityCause").invoke(null);
+        } catch (ClassNotFoundException e) {
+            return "no relocated netty here";
         }
     }
 

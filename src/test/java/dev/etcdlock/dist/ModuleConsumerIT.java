@@ -88,7 +88,9 @@ class ModuleConsumerIT {
         assertEquals(0, ran.exitCode(), ran::toString);
         String out = ran.output();
         assertTrue(out.contains("consumer module: consumer"), ran::toString);
-        assertTrue(out.contains("epoll available: true"), ran::toString);
+        if (System.getProperty("os.name").startsWith("Linux")) {
+            assertTrue(out.contains("epoll available: true"), ran::toString);
+        }
         Matcher locked = Pattern.compile("locked: token (\\d+), held true").matcher(out);
         assertTrue(locked.find(), ran::toString);
         assertTrue(Long.parseLong(locked.group(1)) > 0, ran::toString);
