@@ -291,8 +291,9 @@ public final class EtcdLockClient implements AutoCloseable {
          *
          * @param endpoints the members' client URLs; each may be a comma separated list
          * @return this builder
-         * @throws IllegalArgumentException when empty or when one is not a valid http(s) URL with a port
-         * @throws NullPointerException when the list or one of its elements is null
+         * @throws IllegalArgumentException when empty, when an element is null, or when one is not a valid http(s)
+         *     URL with a port
+         * @throws NullPointerException when the list is null
          */
         public Builder endpoints(List<String> endpoints) {
             Objects.requireNonNull(endpoints, "endpoints");
@@ -332,7 +333,7 @@ public final class EtcdLockClient implements AutoCloseable {
 
         /**
          * Reads the certificate files, if any, connects and checks that a member answers. Blocks for at most the
-         * connect timeout; not interruptible. The builder may be used again to build another client.
+         * connect timeout (and, with credentials, one Authenticate call); not interruptible. The builder may be used again to build another client.
          *
          * @return the connected client; close it when done
          * @throws IllegalArgumentException when no endpoints were set, a host is unknown, a certificate or key file

@@ -141,7 +141,8 @@ public final class Leadership implements AutoCloseable {
      * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
      * this session campaign on the name again.
      *
-     * @return the same future on every call; completing or cancelling it has no effect on the term
+     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
+     *     nothing in etcd, but every other caller would see it)
      */
     public CompletableFuture<Void> lost() {
         return lost;

@@ -158,7 +158,8 @@ public final class Session implements AutoCloseable {
      * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
      * block. A lease lost before the session was closed keeps the exceptional completion.
      *
-     * @return the same future on every call; completing or cancelling it has no effect on the session
+     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
+     *     nothing in etcd, but every other caller would see it)
      */
     public CompletableFuture<Void> lost() {
         return lost;

@@ -30,8 +30,8 @@
  *   <li>{@code EtcdLockClient}, {@code Session}, the recipes ({@code Mutex}, {@code Semaphore},
  *       {@code ReadWriteLock}, {@code Election}) and the handles ({@code LockHandle}, {@code Leadership}) are
  *       thread-safe. A {@link dev.etcdlock.Txn} is not: build and commit it on one thread.</li>
- *   <li>The library has no thread of its own: its I/O runs on gRPC's shared Netty threads and one timer shared by
- *       every client of the JVM. Blocking methods block the calling thread only, so they work from virtual threads
+ *   <li>No thread per lock, per waiter or per client: etcd-lock's I/O runs on gRPC's shared Netty threads and one
+ *       timer shared by every client of the JVM. Blocking methods block the calling thread only, so they work from virtual threads
  *       too.</li>
  *   <li>Futures and callbacks handed to the application ({@code lockAsync()}, {@code Session.lost()},
  *       {@code Leadership.lost()}, {@code Election.observe()}) complete on the common
