@@ -38,17 +38,22 @@ import java.util.function.Supplier;
  * election.leader().ifPresent(l -> System.out.println(l.value() + " leads"));
  * }</pre>
  *
- * <p>Every campaign ends the same ways: with a {@link Leadership}; with {@link LockTimeoutException} when its
+ * <p>Every campaign ends the same ways as a lock's wait (see <a href="package-summary.html#waits">how a wait
+ * ends</a>): with a {@link Leadership}; with {@link LockTimeoutException} when its
  * timeout passes; with {@link InterruptedException} ({@link #campaignInterruptibly}) or
  * {@link LockInterruptedException} ({@link #campaign(String, Duration)}) when interrupted; with
  * {@link LeaseLostException} at once when the session's lease is lost; with {@link ClientClosedException} when the
  * session or client is closed; with {@link EtcdUnavailableException} when etcd cannot be reached to campaign. Once
  * the candidate waits, outages are waited out (its watch resumes on another member) for as long as the lease is
- * provably alive, and then the campaign fails with {@link LeaseLostException}. In every case but success the
- * candidate key is removed before the method returns. A session is one candidate per name: a second campaign through
+ * provably alive, and then the campaign fails with {@link LeaseLostException}. The candidate key is removed on every
+ * failure: before the method throws on timeout and interruption, in the background on lease loss and etcd failures.
+ * A session is one candidate per name: a second campaign through
  * the same session (from another thread) waits until the first one's term ends, then campaigns with its own value. A
  * session is one place per name across recipes too: do not use the name of an election as a lock through the same
  * session.
+ *
+ * <p>Thread-safe. {@link #leader()} and {@link #observe()} need no lease and go on working after the session is
+ * closed or lost; campaigns need a live session.
  */
 public final class Election {
     /** Longest election name accepted, in UTF-8 bytes: the same as {@link Mutex#MAX_NAME_BYTES}. */
@@ -84,18 +89,27 @@ public final class Election {
         this.prefix = ByteString.copyFromUtf8(name + "/"); // Go's NewElection: pfx + "/"
     }
 
-    /** The name given to the session, a key prefix. */
+    /**
+     * The name given to the session, a key prefix. No I/O.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
     /**
-     * Campaigns with {@code value} and waits as long as it takes to be elected. Interruption does not end the wait;
-     * the interrupt flag is kept.
+     * Campaigns with {@code value} and waits as long as it takes to be elected. Interruption does not end the wait:
+     * the interrupt flag is set again when the method returns or throws.
      *
-     * @throws LeaseLostException at once when the session's lease is lost while waiting
+     * @param value the candidate's value, stored as UTF-8 in its key, what {@link #leader()} and observers see
+     * @return the term won; resign it with {@link Leadership#close()}
+     * @throws LeaseLostException at once when the session's lease is lost, before or while waiting
      * @throws ClientClosedException when the session or the client is closed
-     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign (within the request timeout)
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws IllegalStateException when this session holds or waits for the name through a read-write lock
+     * @throws NullPointerException when the value is null
      */
     public Leadership campaign(String value) {
         LockAttempt attempt = start(value);
@@ -118,14 +132,21 @@ public final class Election {
     }
 
     /**
-     * Campaigns with {@code value} and waits at most {@code timeout} to be elected.
+     * Campaigns with {@code value} and waits at most {@code timeout} to be elected. Returns the term if it is won as
+     * the time runs out.
      *
+     * @param value the candidate's value, stored as UTF-8 in its key
+     * @param timeout how long to wait; the call may return about one round trip later, once the key is gone
+     * @return the term won; resign it with {@link Leadership#close()}
      * @throws LockTimeoutException when the time passes first; the candidate key is gone by then
      * @throws LockInterruptedException when the thread is interrupted; the key is gone, the flag set again
      * @throws LeaseLostException at once when the session's lease is lost while waiting
      * @throws ClientClosedException when the session or the client is closed
-     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign (within the request timeout)
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
      * @throws IllegalArgumentException when the timeout is not positive
+     * @throws IllegalStateException as {@link #campaign(String)}
+     * @throws NullPointerException when the value or the timeout is null
      */
     public Leadership campaign(String value, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -152,11 +173,17 @@ public final class Election {
     /**
      * Campaigns with {@code value} and waits until elected or interrupted.
      *
-     * @throws InterruptedException when interrupted while waiting; the candidate key is removed first (and a term
-     *     won at that very moment is resigned)
+     * @param value the candidate's value, stored as UTF-8 in its key
+     * @return the term won; resign it with {@link Leadership#close()}
+     * @throws InterruptedException when interrupted while waiting (or already interrupted when called); the
+     *     candidate key is removed first (and a term won at that very moment is resigned), and the interrupt flag is
+     *     cleared, as usual with this exception
      * @throws LeaseLostException at once when the session's lease is lost while waiting
      * @throws ClientClosedException when the session or the client is closed
-     * @throws EtcdUnavailableException when etcd cannot be reached to campaign
+     * @throws EtcdUnavailableException when etcd cannot be reached to campaign (within the request timeout)
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws IllegalStateException as {@link #campaign(String)}
+     * @throws NullPointerException when the value is null
      */
     public Leadership campaignInterruptibly(String value) throws InterruptedException {
         LockAttempt attempt = start(value);
@@ -179,7 +206,11 @@ public final class Election {
      * {@code orTimeout}) gives up the campaign and removes the candidate key; a term won at that very moment is
      * resigned.
      *
-     * @throws ClientClosedException when the session is closed
+     * @param value the candidate's value, stored as UTF-8 in its key
+     * @return a future of the term
+     * @throws ClientClosedException at once when the session is closed
+     * @throws IllegalStateException at once as {@link #campaign(String)}
+     * @throws NullPointerException when the value is null
      */
     public CompletableFuture<Leadership> campaignAsync(String value) {
         LockAttempt attempt = start(value);
@@ -205,8 +236,11 @@ public final class Election {
     /**
      * The current leader (Go's {@code Leader}): one read of the key with the lowest create revision, retried on
      * other members; empty when nobody campaigns. Needs no lease: works through a closed or lost session too.
+     * Blocks until answered; not interruptible.
      *
+     * @return the leader as etcd had it when it answered, or empty
      * @throws EtcdUnavailableException when no member answered within the client's request timeout
+     * @throws EtcdRequestException when etcd refuses the read (permission denied)
      * @throws ClientClosedException when the client is closed
      */
     public Optional<LeaderInfo> leader() {
@@ -231,6 +265,8 @@ public final class Election {
      * read again and followed from there). It needs no lease and ends only with {@code cancel()}, or with
      * {@code onError}: {@link ClientClosedException} when the client closes, {@link EtcdRequestException} when etcd
      * refuses the read or the watch (permission denied). It never completes.
+     *
+     * @return a publisher; each {@code subscribe} follows the leader on its own, and no I/O happens before it
      */
     public Flow.Publisher<LeaderInfo> observe() {
         return new LeaderStream(observer, prefix, ForkJoinPool.commonPool());
@@ -239,7 +275,12 @@ public final class Election {
     /**
      * Calls {@code onLeader} with each leader as {@link #observe()} streams them, until the returned subscription
      * is cancelled. An error that ends the stream (the client closed, etcd refused) is logged; subscribe to
-     * {@link #observe()} to handle it yourself.
+     * {@link #observe()} to handle it yourself. {@code onLeader} is called on the common {@link ForkJoinPool}, one
+     * call at a time; an exception it throws cancels the subscription.
+     *
+     * @param onLeader called with each leader
+     * @return the subscription; {@code cancel()} it to stop
+     * @throws NullPointerException when {@code onLeader} is null
      */
     public Flow.Subscription observe(Consumer<? super LeaderInfo> onLeader) {
         Objects.requireNonNull(onLeader, "onLeader");

@@ -26,6 +26,12 @@ import java.util.concurrent.CompletableFuture;
  *     ...
  * }
  * }</pre>
+ *
+ * <p>Calls to etcd are bounded by the {@linkplain Builder#requestTimeout request timeout}: reads and requests that
+ * are safe to repeat are retried on other members until it passes, other writes are sent once (see
+ * {@link EtcdUnavailableException}). After {@link #close()}, every method that would talk to etcd throws
+ * {@link ClientClosedException}. See the <a href="package-summary.html">package overview</a> for the threading model
+ * and the exceptions.
  */
 public final class EtcdLockClient implements AutoCloseable {
     private final Engine engine;
@@ -39,8 +45,11 @@ public final class EtcdLockClient implements AutoCloseable {
     }
 
     /**
-     * Connects with default settings to the given members ({@code http://host:port}, or comma separated lists).
+     * Connects with default settings to the given members ({@code http://host:port}, or comma separated lists):
+     * {@code builder().endpoints(endpoints).build()}. Blocks until a member answers; not interruptible.
      *
+     * @param endpoints the members' client URLs; each may be a comma separated list
+     * @return the connected client; close it when done
      * @throws IllegalArgumentException when no endpoint is given, one is malformed or its host is unknown
      * @throws EtcdUnavailableException when no member answers within 5 seconds
      */
@@ -48,14 +57,22 @@ public final class EtcdLockClient implements AutoCloseable {
         return builder().endpoints(endpoints).build();
     }
 
+    /**
+     * Starts the settings of a client; nothing is checked against etcd until {@link Builder#build()}.
+     *
+     * @return a new builder with the defaults (connect timeout 5 s, request timeout 10 s, no TLS files, no
+     *     credentials)
+     */
     public static Builder builder() {
         return new Builder();
     }
 
     /**
-     * Opens a session with the default TTL of 60 s (as Go's concurrency package).
+     * Opens a session with the default TTL of 60 s (as Go's concurrency package); see {@link #newSession(Duration)}.
      *
-     * @throws EtcdUnavailableException when etcd cannot grant the lease
+     * @return the new session; close it to release its locks at once
+     * @throws EtcdUnavailableException when etcd cannot grant the lease within the request timeout
+     * @throws EtcdRequestException when etcd refuses to grant it
      * @throws ClientClosedException when the client is closed
      */
     public Session newSession() {
@@ -66,8 +83,16 @@ public final class EtcdLockClient implements AutoCloseable {
      * Opens a session whose lease has the given TTL (whole seconds, rounded up). A crashed holder's locks are freed
      * that long after its last keep-alive; a longer TTL survives longer etcd outages without losing the locks.
      *
+     * <p>One LeaseGrant request, bounded by the request timeout. It is a write, so it is not re-sent when its outcome
+     * is unknown: etcd may then have granted a lease nobody keeps alive, which it deletes after the TTL. Blocks
+     * until answered; not interruptible.
+     *
+     * @param ttl the lease's time to live; etcd raises one below its minimum (2 s with default settings)
+     * @return the new session; close it to release its locks at once
      * @throws IllegalArgumentException when the TTL is not positive or beyond etcd's maximum
-     * @throws EtcdUnavailableException when etcd cannot grant the lease
+     * @throws EtcdUnavailableException when etcd cannot grant the lease within the request timeout
+     * @throws EtcdRequestException when etcd refuses to grant it
+     * @throws ClientClosedException when the client is closed
      */
     public Session newSession(Duration ttl) {
         LeaseManager.ttlSecondsOf(ttl);
@@ -77,10 +102,15 @@ public final class EtcdLockClient implements AutoCloseable {
 
     /**
      * Takes over keeping an existing lease alive (granted by another process or an earlier client) and opens a
-     * session on it, so locks taken through it use that lease's key under each name.
+     * session on it, so locks taken through it use that lease's key under each name. One read of the lease's
+     * remaining TTL, retried on other members within the request timeout; not interruptible. Do not attach one
+     * lease in two clients at once: their waiter keys would be the same key.
      *
+     * @param leaseId the etcd lease id, as {@link Session#leaseId()} returns it
+     * @return a session on that lease; closing it revokes the lease
      * @throws LeaseLostException when etcd does not know the lease (expired or revoked)
-     * @throws EtcdUnavailableException when etcd cannot be reached
+     * @throws EtcdUnavailableException when etcd cannot be reached within the request timeout
+     * @throws ClientClosedException when the client is closed
      */
     public Session attachSession(long leaseId) {
         checkOpen();
@@ -101,18 +131,33 @@ public final class EtcdLockClient implements AutoCloseable {
         }
     }
 
-    /** A transaction of writes guarded by held locks ({@link Txn#ifHeld(LockHandle)}). */
+    /**
+     * A transaction of writes guarded by held locks ({@link Txn#ifHeld(LockHandle)}) or leaderships
+     * ({@link Txn#ifLeader(Leadership)}). No I/O until {@link Txn#commit()}.
+     *
+     * @return a new, empty transaction
+     * @throws ClientClosedException when the client is closed
+     */
     public Txn txn() {
         checkOpen();
         return new Txn(engine.kv());
     }
 
-    /** The endpoints this client was built with, as given. */
+    /**
+     * The endpoints this client was built with, as given.
+     *
+     * @return an unmodifiable list
+     */
     public List<String> endpoints() {
         return endpoints;
     }
 
-    /** The etcd version of the member that answered first when connecting, such as {@code 3.4.23}. */
+    /**
+     * The etcd version of the member that answered first when connecting, such as {@code 3.4.23}. No I/O: read
+     * once at connect time, so it works on a closed client too.
+     *
+     * @return the version string etcd reported
+     */
     public String serverVersion() {
         return engine.connectedStatus().getVersion();
     }
@@ -120,14 +165,23 @@ public final class EtcdLockClient implements AutoCloseable {
     /**
      * Revokes the leases of this client's sessions (releasing their locks at once), ends every wait with
      * {@link ClientClosedException}, and closes the connection. Returns within a few seconds even when etcd is
-     * unreachable; leases that could not be revoked then expire after their TTL. Closing twice does nothing.
+     * unreachable; leases that could not be revoked then expire after their TTL. Closing twice does nothing. Never
+     * throws; an interrupt while it waits for the revocations cuts the wait short and is kept in the thread's flag.
+     *
+     * <p>Afterwards, sessions' {@link Session#lost()} complete normally, handles' {@code isHeld()} return false, and
+     * calls that need etcd throw {@link ClientClosedException}, including {@link Session#close()} and
+     * {@link LockHandle#unlock()}/{@link LockHandle#close()} of handles still open: close those before the client.
      */
     @Override
     public void close() {
         engine.close();
     }
 
-    /** True after {@link #close()}. */
+    /**
+     * Whether {@link #close()} was called. No I/O.
+     *
+     * @return true after {@link #close()}
+     */
     public boolean isClosed() {
         return engine.isClosed();
     }
@@ -155,8 +209,12 @@ public final class EtcdLockClient implements AutoCloseable {
 
         /**
          * Authenticates as this etcd user (for clusters with {@code etcdctl auth enable}). The token etcd hands out
-         * is renewed by itself when it expires. The password is kept in memory only and never printed.
+         * is renewed by itself when it expires. The password is kept in memory only and never printed. Wrong
+         * credentials fail {@link #build()} with {@link EtcdRequestException}.
          *
+         * @param user the etcd user name
+         * @param password the user's password
+         * @return this builder
          * @throws IllegalArgumentException when the user name is empty
          * @throws NullPointerException when either is null
          */
@@ -176,6 +234,8 @@ public final class EtcdLockClient implements AutoCloseable {
          * {@link EtcdUnavailableException} at once when etcd's certificate is not signed by this CA or not issued for
          * the endpoint's host, the message saying which.
          *
+         * @param caPemFile a PEM file of one or more CA certificates
+         * @return this builder
          * @throws NullPointerException when {@code caPemFile} is null
          */
         public Builder trustedCertificates(Path caPemFile) {
@@ -197,6 +257,9 @@ public final class EtcdLockClient implements AutoCloseable {
          * the endpoints are {@code http://}; it throws {@link EtcdUnavailableException} at once when etcd refuses
          * the certificate (not signed by a CA in etcd's {@code --trusted-ca-file}).
          *
+         * @param certPemFile the client certificate, PEM
+         * @param privateKeyPemFile its private key, unencrypted PKCS#8 PEM
+         * @return this builder
          * @throws NullPointerException when either is null (a certificate is no use without its key)
          */
         public Builder clientCertificate(Path certPemFile, Path privateKeyPemFile) {
@@ -210,16 +273,28 @@ public final class EtcdLockClient implements AutoCloseable {
 
         /**
          * The etcd members' client URLs, e.g. {@code http://10.0.0.1:2379}; each argument may be a comma separated
-         * list, as in {@code ETCD_ENDPOINTS}. Replaces earlier endpoints.
+         * list, as in {@code ETCD_ENDPOINTS}. Replaces earlier endpoints. Checked at once; host names are resolved by
+         * {@link #build()}.
          *
+         * @param endpoints the members' client URLs
+         * @return this builder
          * @throws IllegalArgumentException when empty or when one is not a valid http(s) URL with a port
+         * @throws NullPointerException when the array or one of its elements is null
          */
         public Builder endpoints(String... endpoints) {
             Objects.requireNonNull(endpoints, "endpoints");
             return endpoints(List.of(endpoints));
         }
 
-        /** Like {@link #endpoints(String...)}. */
+        /**
+         * Like {@link #endpoints(String...)}.
+         *
+         * @param endpoints the members' client URLs; each may be a comma separated list
+         * @return this builder
+         * @throws IllegalArgumentException when empty, when an element is null, or when one is not a valid http(s)
+         *     URL with a port
+         * @throws NullPointerException when the list is null
+         */
         public Builder endpoints(List<String> endpoints) {
             Objects.requireNonNull(endpoints, "endpoints");
             dev.etcdlock.internal.transport.Endpoint.parseAll(endpoints); // fail here, naming the bad one
@@ -231,7 +306,10 @@ public final class EtcdLockClient implements AutoCloseable {
         /**
          * How long {@link #build()} waits for the first member to answer (default 5 s).
          *
+         * @param timeout the connect timeout
+         * @return this builder
          * @throws IllegalArgumentException when not positive
+         * @throws NullPointerException when null
          */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive(timeout, "connectTimeout");
@@ -240,9 +318,13 @@ public final class EtcdLockClient implements AutoCloseable {
 
         /**
          * Deadline of each call to etcd, retries of reads included (default 10 s). Lock waits have their own
-         * timeouts; this bounds the single round trips inside them.
+         * timeouts; this bounds the single round trips inside them. A call that is not answered by then fails with
+         * {@link EtcdUnavailableException}.
          *
+         * @param timeout the deadline of each call to etcd
+         * @return this builder
          * @throws IllegalArgumentException when not positive
+         * @throws NullPointerException when null
          */
         public Builder requestTimeout(Duration timeout) {
             this.requestTimeout = positive(timeout, "requestTimeout");
@@ -250,8 +332,10 @@ public final class EtcdLockClient implements AutoCloseable {
         }
 
         /**
-         * Reads the certificate files, if any, connects and checks that a member answers.
+         * Reads the certificate files, if any, connects and checks that a member answers. Blocks for at most the
+         * connect timeout (and, with credentials, one Authenticate call); not interruptible. The builder may be used again to build another client.
          *
+         * @return the connected client; close it when done
          * @throws IllegalArgumentException when no endpoints were set, a host is unknown, a certificate or key file
          *                                  is missing, unreadable or not usable PEM, or certificates are given for
          *                                  {@code http://} endpoints

@@ -7,6 +7,12 @@ package dev.etcdlock;
 public class EtcdRequestException extends EtcdLockException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception; etcd-lock throws it, applications need not.
+     *
+     * @param message etcd's reason and what to do
+     * @param cause the gRPC error etcd answered with, or null
+     */
     public EtcdRequestException(String message, Throwable cause) {
         super(message, cause);
     }

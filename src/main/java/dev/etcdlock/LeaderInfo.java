@@ -17,6 +17,16 @@ import java.util.Objects;
  */
 public record LeaderInfo(String key, String value, long fencingToken, long leaseId, long revision) {
 
+    /**
+     * A leader as etcd had it; etcd-lock makes these from what etcd answers.
+     *
+     * @param key          the leader's key
+     * @param value        the leader's value
+     * @param fencingToken the create revision of the leader's key
+     * @param leaseId      the lease of the leader's session
+     * @param revision     the etcd revision that wrote this value
+     * @throws NullPointerException when the key or the value is null
+     */
     public LeaderInfo {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");

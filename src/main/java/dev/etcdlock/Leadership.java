@@ -30,7 +30,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * someone revoked it; or etcd stayed unreachable until the lease could no longer be proven valid, which the client
  * reports before etcd can expire it and elect somebody else) or when the leader key is deleted by somebody else.
  * Either way {@link #isHeld()} turns false and {@link #lost()} completes exceptionally at once, the client's one
- * watch telling of a deleted key and the lease's keep-alive of a lost lease.
+ * watch telling of a deleted key and the lease's keep-alive of a lost lease (see
+ * <a href="package-summary.html#lease-lost">what "lease lost" means</a>). Closing the session or the client ends the
+ * term too: {@link #lost()} then completes normally. Thread-safe; only {@link #proclaim(String)}, {@link #resign()}
+ * and {@link #close()} do I/O.
  */
 public final class Leadership implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Leadership.class.getName());
@@ -69,17 +72,30 @@ public final class Leadership implements AutoCloseable {
         return term;
     }
 
-    /** The election's name. */
+    /**
+     * The election's name.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** The leader key in etcd, {@code <name>/<lease id in hex>}, as Go's {@code Election.Key()}. */
+    /**
+     * The leader key in etcd, {@code <name>/<lease id in hex>}, as Go's {@code Election.Key()}.
+     *
+     * @return the key, as UTF-8 text
+     */
     public String key() {
         return held.key().toStringUtf8();
     }
 
-    /** The value this handle campaigned with or last proclaimed. */
+    /**
+     * The value this handle campaigned with or last proclaimed successfully. No I/O: what etcd holds is
+     * {@link Election#leader()}'s.
+     *
+     * @return the value
+     */
     public String value() {
         return value;
     }
@@ -88,6 +104,8 @@ public final class Leadership implements AutoCloseable {
      * This term's fencing token: the create revision of the leader key (Go's {@code Election.Rev()}). Every later
      * term of the election has a larger one, and observers see it as {@link LeaderInfo#fencingToken()}; give it to
      * resources that must refuse a deposed leader, or guard writes with {@link Txn#ifLeader(Leadership)}.
+     *
+     * @return the create revision of the leader key
      */
     public long fencingToken() {
         return held.createRevision();
@@ -96,6 +114,8 @@ public final class Leadership implements AutoCloseable {
     /**
      * The etcd revision at which the campaign was seen to win: its own, or that of the delete that ended the term
      * before.
+     *
+     * @return an etcd revision, at least {@link #fencingToken()}
      */
     public long electedRevision() {
         return held.acquiredRevision();
@@ -104,6 +124,9 @@ public final class Leadership implements AutoCloseable {
     /**
      * True while this term lasts: not resigned, not known lost, and the session's lease certainly valid. No I/O;
      * etcd has the last word, so guard writes with {@link Txn#ifLeader(Leadership)}.
+     *
+     * @return false once the term was resigned, lost or ended with its session or client, or the session's lease
+     *     may have expired
      */
     public boolean isHeld() {
         return end.get() == null && locks.lease().isValid();
@@ -117,6 +140,9 @@ public final class Leadership implements AutoCloseable {
      * revoked or expired in etcd, or the key deleted by somebody else) or a proclaim found it gone. Completes on the
      * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
      * this session campaign on the name again.
+     *
+     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
+     *     nothing in etcd, but every other caller would see it)
      */
     public CompletableFuture<Void> lost() {
         return lost;
@@ -125,12 +151,17 @@ public final class Leadership implements AutoCloseable {
     /**
      * Sets the leader's value without a new election (Go's {@code Proclaim}): one Txn that puts the value only while
      * the leader key is still the one created at {@link #fencingToken()}, so a deposed leader never writes. Observers
-     * see the new value, with the same fencing token.
+     * see the new value, with the same fencing token. The Txn is sent once and waited for within the request
+     * timeout; not interruptible.
      *
-     * @throws LockNotHeldException when the term has ended (resigned, or lost: then nothing was written, and the
-     *     term is over for this handle too)
+     * @param newValue the new value, stored as UTF-8
+     * @throws LockNotHeldException when the term has ended (resigned, lost, or ended with the session or client) or
+     *     the lease is not certainly valid, without sending anything; or when etcd found the key gone: then nothing
+     *     was written, and the term is over for this handle too
      * @throws EtcdUnavailableException when etcd could not be reached; {@code isOutcomeUnknown()} tells whether the
-     *     value may have been written (a write is never re-sent blindly)
+     *     value may have been written (a write is never re-sent blindly); the term goes on
+     * @throws EtcdRequestException when etcd refuses the write (permission denied, value too large)
+     * @throws NullPointerException when the value is null
      */
     public void proclaim(String newValue) {
         Objects.requireNonNull(newValue, "newValue");
@@ -167,11 +198,13 @@ public final class Leadership implements AutoCloseable {
     /**
      * Ends the term (Go's {@code Resign}): deletes the leader key only if it is still the one created at
      * {@link #fencingToken()}, one round trip, and the next candidate is elected at once. {@link #lost()} then
-     * completes normally.
+     * completes normally. The delete is retried on other members within the request timeout (a repeat is
+     * harmless); not interruptible.
      *
-     * @throws LockNotHeldException when called twice, or when the term was lost before (someone else may have led
-     *     meanwhile); nothing of anybody else's is deleted
-     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease
+     * @throws LockNotHeldException when called a second time, or when the term ended before (lost, so someone else
+     *     may have led meanwhile, or ended with the session or client); nothing of anybody else's is deleted
+     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease,
+     *     and {@link #lost()} completes normally all the same
      */
     public void resign() {
         if (resignCalled.getAndSet(true)) {
@@ -205,7 +238,9 @@ public final class Leadership implements AutoCloseable {
 
     /**
      * Resigns if this term still lasts; a term that ended otherwise gives up its place without a word (its loss was
-     * logged, and reported by {@link #lost()}). Idempotent.
+     * logged, and reported by {@link #lost()}). A second call, or a call after {@link #resign()}, does nothing.
+     *
+     * @throws EtcdUnavailableException as {@link #resign()}: etcd could not be reached, the key goes with the lease
      */
     @Override
     public void close() {

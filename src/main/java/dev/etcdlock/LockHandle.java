@@ -9,7 +9,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * A held lock: of a {@link Mutex}, either side of a {@link ReadWriteLock}, or one permit of a {@link Semaphore}.
  * Ownership belongs to this handle, not to a thread: any thread may unlock it, and it works the same from virtual
  * threads and future chains. Not reentrant: locking the same name again through the same session waits until this
- * handle is released.
+ * handle is released. Thread-safe.
+ *
+ * <p>The lock lasts until {@link #unlock()}/{@link #close()}, or until the session's lease ends: closing the session or
+ * the client releases it, and a lost lease (see <a href="package-summary.html#lease-lost">what "lease lost"
+ * means</a>) may hand it to someone else without this handle doing anything. Its methods other than
+ * {@code unlock()}/{@code close()} do no I/O. To act only while the lock is held, guard the write itself with
+ * {@link Txn#ifHeld(LockHandle)} or the fencing token: {@link #isHeld()} can only tell what the client knew.
  *
  * <pre>{@code
  * try (LockHandle lock = mutex.lock(Duration.ofSeconds(10))) {
@@ -31,7 +37,11 @@ public final class LockHandle implements AutoCloseable {
         this.held = held;
     }
 
-    /** The lock's name. */
+    /**
+     * The lock's name, as given to the session.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
@@ -39,6 +49,8 @@ public final class LockHandle implements AutoCloseable {
     /**
      * The waiter key in etcd: {@code name/<lease id in hex>} (a read-write lock's {@code name/read/...} or
      * {@code name/write/...}).
+     *
+     * @return the key, as UTF-8 text
      */
     public String key() {
         return held.key().toStringUtf8();
@@ -49,6 +61,8 @@ public final class LockHandle implements AutoCloseable {
      * so a resource that remembers the largest token it has seen can refuse writes from a holder that lost the lock
      * without knowing it. (Holders that share a name at the same time, readers or a semaphore's permits, have
      * distinct tokens in the order they came.)
+     *
+     * @return the create revision of the lock key
      */
     public long fencingToken() {
         return held.createRevision();
@@ -57,23 +71,37 @@ public final class LockHandle implements AutoCloseable {
     /**
      * The etcd revision at which this handle was seen to hold the lock: the revision of the acquiring request, or of
      * the delete that freed the lock for it. What {@code etcdctl lock} exports as {@code ETCD_LOCK_REV}.
+     *
+     * @return an etcd revision, at least {@link #fencingToken()}
      */
     public long acquiredRevision() {
         return held.acquiredRevision();
     }
 
-    /** True until released, and while the session's lease is certainly alive. No I/O. */
+    /**
+     * Whether the lock is still held, as far as the client knows. No I/O; etcd has the last word, so guard writes
+     * with {@link Txn#ifHeld(LockHandle)}.
+     *
+     * @return true until released through this handle, and while the session's lease is certainly alive; false once
+     *     the session or client is closed or the lease is lost or may have expired
+     */
     public boolean isHeld() {
         return !released.get() && locks.lease().isValid();
     }
 
     /**
-     * Releases the lock: deletes the key only if it is still the one this handle created (one round trip), never
-     * someone else's.
+     * Releases the lock: deletes the key only if it is still the one this handle created (one round trip, retried
+     * on other members within the request timeout, since a repeat is harmless), never someone else's. The next
+     * thread of this session waiting for the name is let in afterwards, whether the delete succeeded or not. Blocks
+     * until answered; not interruptible. After the lease was lost only in the client's view (the keep-alives went
+     * unanswered) while etcd still has the key, this still deletes it and returns normally.
      *
-     * @throws LockNotHeldException when called twice, or when the lock was lost before (its lease expired or was
-     *     revoked, so someone else may hold it now)
-     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease
+     * @throws LockNotHeldException when called a second time, or when the key is gone: the lease expired or was
+     *     revoked (by a lease loss, or by closing the session), so someone else may hold the lock now
+     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease,
+     *     and a later call throws {@link LockNotHeldException} as a second call
+     * @throws ClientClosedException when the client is closed (its close already released the lock); a later call
+     *     throws {@link LockNotHeldException} as a second call
      */
     public void unlock() {
         if (!released.compareAndSet(false, true)) {
@@ -91,7 +119,14 @@ public final class LockHandle implements AutoCloseable {
         }
     }
 
-    /** Releases the lock if this handle still holds it; a lock lost before is logged, not thrown. Idempotent. */
+    /**
+     * Releases the lock as {@link #unlock()} does, if this handle has not released it yet; a lock lost before (or
+     * released by closing the session) is logged as a warning, not thrown. A second call does nothing.
+     *
+     * @throws EtcdUnavailableException as {@link #unlock()}: etcd could not be reached, the key goes with the lease
+     * @throws ClientClosedException when the client was closed first (its close already released the lock): close
+     *     handles before their client
+     */
     @Override
     public void close() {
         if (released.get()) {

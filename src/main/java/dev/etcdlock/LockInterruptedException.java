@@ -1,12 +1,20 @@
 package dev.etcdlock;
 
 /**
- * The waiting thread was interrupted during {@link Mutex#lock(java.time.Duration)}. The wait was given up and the
- * waiter key removed before this was thrown; the thread's interrupt flag is set again.
+ * The waiting thread was interrupted during a timed wait ({@link DistributedLock#lock(java.time.Duration)},
+ * {@link Semaphore#acquire(java.time.Duration)}, {@link Election#campaign(String, java.time.Duration)}). The wait was
+ * given up and the waiter key removed before this was thrown; the thread's interrupt flag is set again. The
+ * {@link InterruptedException} is the cause.
  */
 public class LockInterruptedException extends EtcdLockException {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * Creates the exception; etcd-lock throws it, applications need not.
+     *
+     * @param message what was being waited for
+     * @param cause the interruption
+     */
     public LockInterruptedException(String message, InterruptedException cause) {
         super(message, cause);
     }

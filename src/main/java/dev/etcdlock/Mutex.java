@@ -11,10 +11,17 @@ import java.util.concurrent.locks.Lock;
  * A distributed mutex on a name, through a {@link Session}: at most one holder at a time across every process and
  * thread, in the order the waiters arrived (by etcd create revision).
  *
- * <p>Every blocking method ends the same ways: with a {@link LockHandle}; with {@link LockTimeoutException} when its
- * timeout passes; with {@link InterruptedException} ({@link #lockInterruptibly()}) when interrupted; with
- * {@link LeaseLostException} at once when the session's lease is lost; with {@link EtcdUnavailableException} when
- * etcd cannot be reached. In every case but success the waiter key is removed before the method returns.
+ * <pre>{@code
+ * Mutex mutex = session.mutex("/my-app/locks/config");
+ * try (LockHandle lock = mutex.lock(Duration.ofSeconds(10))) {
+ *     write(config, lock.fencingToken());
+ * }
+ * }</pre>
+ *
+ * <p>Its methods are those of {@link DistributedLock}, which says how each ends on timeout, interruption, lease loss
+ * and etcd failure (see also <a href="package-summary.html#waits">how a wait ends</a>). The waiter key is
+ * {@code name/<lease id in hex>}, as Go's {@code concurrency.Mutex} and {@code etcdctl lock} write it, with a value
+ * of its own per attempt; {@link #tryLock()} is one round trip. Thread-safe, and cheap: make one per use or keep it.
  */
 public final class Mutex implements DistributedLock {
     /** Longest lock name accepted, in UTF-8 bytes. */
@@ -34,18 +41,35 @@ public final class Mutex implements DistributedLock {
         return acquirer.name();
     }
 
-    /** Waits as long as it takes. Interruption does not end the wait; the interrupt flag is kept. */
+    /**
+     * {@inheritDoc}
+     *
+     * @return {@inheritDoc}
+     * @throws LeaseLostException {@inheritDoc}
+     * @throws EtcdUnavailableException {@inheritDoc}
+     * @throws EtcdRequestException {@inheritDoc}
+     * @throws ClientClosedException {@inheritDoc}
+     * @throws IllegalStateException {@inheritDoc}
+     */
     @Override
     public LockHandle lock() {
         return acquirer.lock();
     }
 
     /**
-     * Waits at most {@code timeout}.
+     * {@inheritDoc}
      *
-     * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
-     * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
-     * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use {@link #tryLock()})
+     * @param timeout {@inheritDoc}
+     * @return {@inheritDoc}
+     * @throws LockTimeoutException {@inheritDoc}
+     * @throws LockInterruptedException {@inheritDoc}
+     * @throws IllegalArgumentException {@inheritDoc}
+     * @throws NullPointerException {@inheritDoc}
+     * @throws LeaseLostException {@inheritDoc}
+     * @throws EtcdUnavailableException {@inheritDoc}
+     * @throws EtcdRequestException {@inheritDoc}
+     * @throws ClientClosedException {@inheritDoc}
+     * @throws IllegalStateException {@inheritDoc}
      */
     @Override
     public LockHandle lock(Duration timeout) {
@@ -53,29 +77,35 @@ public final class Mutex implements DistributedLock {
     }
 
     /**
-     * Waits until acquired or interrupted.
+     * {@inheritDoc}
      *
-     * @throws InterruptedException when interrupted while waiting; the waiter key is removed first (and a lock
-     *     acquired at that very moment is released)
+     * @return {@inheritDoc}
+     * @throws InterruptedException {@inheritDoc}
+     * @throws LeaseLostException {@inheritDoc}
+     * @throws EtcdUnavailableException {@inheritDoc}
+     * @throws EtcdRequestException {@inheritDoc}
+     * @throws ClientClosedException {@inheritDoc}
+     * @throws IllegalStateException {@inheritDoc}
      */
     @Override
     public LockHandle lockInterruptibly() throws InterruptedException {
         return acquirer.lockInterruptibly();
     }
 
-    /**
-     * Adapts this mutex to {@link Lock} for code written against that interface. Ownership stays with the lock,
-     * not a thread: any thread may {@code unlock()} what another locked. {@link Lock#newCondition()} is not
-     * supported. The held {@link LockHandle} (for its fencing token) is not exposed through this view.
-     */
     @Override
     public Lock asLock() {
         return acquirer.asLock();
     }
 
     /**
-     * Takes the lock only if nobody holds or waits for it; never waits (one round trip, nothing left behind when
-     * the answer is no).
+     * {@inheritDoc}
+     *
+     * @return {@inheritDoc}
+     * @throws LeaseLostException {@inheritDoc}
+     * @throws EtcdUnavailableException {@inheritDoc}
+     * @throws EtcdRequestException {@inheritDoc}
+     * @throws ClientClosedException {@inheritDoc}
+     * @throws IllegalStateException {@inheritDoc}
      */
     @Override
     public Optional<LockHandle> tryLock() {
@@ -83,9 +113,11 @@ public final class Mutex implements DistributedLock {
     }
 
     /**
-     * Waits without blocking a thread. Cancelling the future gives up the wait and removes the waiter key. The future
-     * completes on the common {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads, so
-     * dependent actions may block.
+     * {@inheritDoc}
+     *
+     * @return {@inheritDoc}
+     * @throws ClientClosedException {@inheritDoc}
+     * @throws IllegalStateException {@inheritDoc}
      */
     @Override
     public CompletableFuture<LockHandle> lockAsync() {

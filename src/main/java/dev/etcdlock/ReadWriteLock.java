@@ -20,7 +20,8 @@ import dev.etcdlock.internal.lock.SessionLocks;
  *
  * <p>Both sides are {@link DistributedLock}s, with the mutex's methods and the same ends on timeout, interruption
  * (the waiter key is removed first), lease loss ({@link LeaseLostException} at once; a session whose lease is lost or
- * no longer certainly valid is never granted either side) and etcd failure.
+ * no longer certainly valid is never granted either side), etcd failure and a closed session or client, as
+ * {@link DistributedLock} and <a href="package-summary.html#waits">how a wait ends</a> describe them.
  *
  * <p><b>Order.</b> One queue under the name, in the order the waiters came (by etcd create revision): a writer waits
  * for every key created before its own, a reader for every earlier key that is not a reader's. So a writer waits only
@@ -34,6 +35,8 @@ import dev.etcdlock.internal.lock.SessionLocks;
  * side take turns, and asking for the other side while the session holds or waits for one fails at once with
  * {@link IllegalStateException} (waiting would be waiting for itself). Release the read lock before taking the write
  * lock, or use another session.
+ *
+ * <p>Thread-safe; no I/O until a side is acquired.
  */
 public final class ReadWriteLock {
     private final Session session;
@@ -55,17 +58,32 @@ public final class ReadWriteLock {
                 new QueuePolicy(prefix, writers, QueueRule.exclusive(), null, null));
     }
 
-    /** The lock's name, a key prefix. */
+    /**
+     * The lock's name, a key prefix. No I/O.
+     *
+     * @return the name
+     */
     public String name() {
         return name;
     }
 
-    /** The shared side: held by any number of sessions at once, while no writer holds or waits before them. */
+    /**
+     * The shared side: held by any number of sessions at once, while no writer holds or waits before them. Its
+     * {@link DistributedLock#tryLock() tryLock()} takes two round trips when the answer is no (its key is put, then
+     * deleted). No I/O.
+     *
+     * @return the read lock, the same object on every call
+     */
     public DistributedLock readLock() {
         return read;
     }
 
-    /** The exclusive side: held by one session at a time, alone, after every reader and writer that came before. */
+    /**
+     * The exclusive side: held by one session at a time, alone, after every reader and writer that came before. No
+     * I/O.
+     *
+     * @return the write lock, the same object on every call
+     */
     public DistributedLock writeLock() {
         return write;
     }

@@ -20,11 +20,14 @@ import java.util.concurrent.CompletableFuture;
  * }
  * }</pre>
  *
- * <p>Every blocking method ends the same ways: with a permit; with {@link LockTimeoutException} when its timeout
- * passes; with {@link InterruptedException} ({@link #acquireInterruptibly()}) when interrupted; with
- * {@link LeaseLostException} at once when the session's lease is lost; with {@link EtcdUnavailableException} when
- * etcd cannot be reached; with {@link IllegalStateException} when the semaphore's holders and waiters were acquired
- * with another count. In every case but success the waiter key is removed before the method returns. A permit whose
+ * <p>Every blocking method ends the same ways as a lock's (see <a href="package-summary.html#waits">how a wait
+ * ends</a>): with a permit; with {@link LockTimeoutException} when its timeout passes; with
+ * {@link InterruptedException} ({@link #acquireInterruptibly()}) or {@link LockInterruptedException}
+ * ({@link #acquire(Duration)}) when interrupted; with {@link LeaseLostException} at once when the session's lease is
+ * lost; with {@link EtcdUnavailableException} when etcd cannot be reached to enqueue; with
+ * {@link ClientClosedException} when the session or client is closed; with {@link IllegalStateException} when the
+ * semaphore's holders and waiters were acquired with another count. The waiter key is removed on every failure:
+ * before the method throws on timeout and interruption, in the background on lease loss and etcd failures. A permit whose
  * session's lease is lost (its process crashed, or was cut off from etcd past the TTL) returns to the semaphore when
  * etcd expires the lease.
  *
@@ -36,7 +39,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p><b>One permit per session.</b> A session takes one place in a semaphore's queue at a time: threads sharing a
  * session take turns for its one permit, in the order they asked (as they do for a {@link Mutex}). To hold several
- * permits of one semaphore at once in one process, use one session per permit.
+ * permits of one semaphore at once in one process, use one session per permit. Thread-safe.
  */
 public final class Semaphore {
     private final Session session;
@@ -72,39 +75,73 @@ public final class Semaphore {
         }
     }
 
-    /** The semaphore's name, a key prefix. */
+    /**
+     * The semaphore's name, a key prefix. No I/O.
+     *
+     * @return the name
+     */
     public String name() {
         return acquirer.name();
     }
 
-    /** How many holders the semaphore admits at once, as given to {@link Session#semaphore(String, int)}. */
+    /**
+     * How many holders the semaphore admits at once, as given to {@link Session#semaphore(String, int)}. No I/O.
+     *
+     * @return the permit count
+     */
     public int permits() {
         return permits;
     }
 
-    /** Waits as long as it takes. Interruption does not end the wait; the interrupt flag is kept. */
+    /**
+     * Waits as long as it takes for a permit, as {@link DistributedLock#lock()}. Interruption does not end the wait:
+     * the interrupt flag is set again when the method returns or throws.
+     *
+     * @return the permit; give it back with {@link LockHandle#close()}
+     * @throws LeaseLostException at once when the session's lease is lost, before or while waiting
+     * @throws EtcdUnavailableException when no member could enqueue the waiter within the client's request timeout
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws ClientClosedException when the session or the client is closed, before or while waiting
+     * @throws IllegalStateException when the holders and waiters in etcd were acquired with another count, or the
+     *     keys under the name are not a semaphore's; nothing is written then
+     */
     public LockHandle acquire() {
         return acquirer.lock();
     }
 
     /**
-     * Waits at most {@code timeout}.
+     * Waits at most {@code timeout} for a permit, as {@link DistributedLock#lock(Duration)}. Returns the permit if
+     * it is granted as the time runs out.
      *
+     * @param timeout how long to wait; the call may return about one round trip later, once the waiter key is gone
+     * @return the permit; give it back with {@link LockHandle#close()}
      * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
      * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
      * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use
      *     {@link #tryAcquire()})
+     * @throws NullPointerException when the timeout is null
      * @throws IllegalStateException when the holders and waiters in etcd were acquired with another count
+     * @throws LeaseLostException at once when the session's lease is lost, before or while waiting
+     * @throws EtcdUnavailableException when no member could enqueue the waiter within the client's request timeout
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws ClientClosedException when the session or the client is closed, before or while waiting
      */
     public LockHandle acquire(Duration timeout) {
         return acquirer.lock(timeout);
     }
 
     /**
-     * Waits until acquired or interrupted.
+     * Waits for a permit until acquired or interrupted, as {@link DistributedLock#lockInterruptibly()}.
      *
-     * @throws InterruptedException when interrupted while waiting; the waiter key is removed first (and a permit
-     *     acquired at that very moment is given back)
+     * @return the permit; give it back with {@link LockHandle#close()}
+     * @throws InterruptedException when interrupted while waiting (or already interrupted when called); the waiter
+     *     key is removed first (and a permit acquired at that very moment is given back), and the interrupt flag is
+     *     cleared, as usual with this exception
+     * @throws IllegalStateException when the holders and waiters in etcd were acquired with another count
+     * @throws LeaseLostException at once when the session's lease is lost, before or while waiting
+     * @throws EtcdUnavailableException when no member could enqueue the waiter within the client's request timeout
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws ClientClosedException when the session or the client is closed, before or while waiting
      */
     public LockHandle acquireInterruptibly() throws InterruptedException {
         return acquirer.lockInterruptibly();
@@ -113,16 +150,31 @@ public final class Semaphore {
     /**
      * Takes a permit only if one is free (then nobody waits); never waits, and leaves nothing behind when the answer
      * is no. One round trip when a permit is free; when none is, two (the waiter key is put, then deleted), but for
-     * a single permit one either way.
+     * a single permit one either way. Blocks for those round trips (retried on other members within the request
+     * timeout); not interruptible.
+     *
+     * @return the permit when one was taken; empty when none is free, or when another thread of this session holds
+     *     or waits for this session's permit
+     * @throws IllegalStateException when the holders and waiters in etcd were acquired with another count
+     * @throws LeaseLostException when the session's lease is lost or no longer certainly valid
+     * @throws EtcdUnavailableException when etcd could not be reached within the request timeout; a key the request
+     *     may have put is deleted (or, if etcd stays unreachable, goes with the session's lease)
+     * @throws EtcdRequestException when etcd refuses the request (permission denied)
+     * @throws ClientClosedException when the session or the client is closed
      */
     public Optional<LockHandle> tryAcquire() {
         return acquirer.tryLock();
     }
 
     /**
-     * Waits without blocking a thread. Cancelling the future gives up the wait and removes the waiter key. The future
-     * completes on the common {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads, so
-     * dependent actions may block.
+     * Waits for a permit without blocking a thread, as {@link DistributedLock#lockAsync()}: the future completes
+     * with the permit, or exceptionally as {@link #acquire()} fails. Cancelling the future (or its
+     * {@code orTimeout}) gives up the wait and removes the waiter key in the background; a permit granted at that
+     * very moment is given back. The future completes on the common {@link java.util.concurrent.ForkJoinPool},
+     * never on etcd-lock's I/O threads, so dependent actions may block.
+     *
+     * @return a future of the permit
+     * @throws ClientClosedException at once when the session is closed
      */
     public CompletableFuture<LockHandle> acquireAsync() {
         return acquirer.lockAsync();

@@ -15,7 +15,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>{@link #close()} revokes the lease, releasing every lock of the session at once. When the lease is lost
  * (expired while etcd was unreachable, or revoked by someone else), {@link #lost()} completes exceptionally with
- * {@link LeaseLostException}, waits fail at once with it, and the locks held may already belong to someone else.
+ * {@link LeaseLostException}, waits fail at once with it, and the locks held may already belong to someone else
+ * (see <a href="package-summary.html#lease-lost">what "lease lost" means</a>). A session does not recover from a
+ * loss: open a new one.
+ *
+ * <p>Thread-safe. A session takes one place per name at a time: its threads asking for the same name take turns
+ * (see <a href="package-summary.html#threads">the threading model</a>). The recipe methods below do no I/O; only
+ * acquisitions talk to etcd. After {@link #close()} they throw {@link ClientClosedException}; after a loss they
+ * still return recipes, whose acquisitions fail with {@link LeaseLostException}.
  */
 public final class Session implements AutoCloseable {
     private final Engine engine;
@@ -41,9 +48,13 @@ public final class Session implements AutoCloseable {
     /**
      * The lock on {@code name} through this session. The name is a key prefix, as in Go's
      * {@code concurrency.NewMutex}: waiter keys are {@code name + "/" + lease id in hex}, so Java and Go (or
-     * {@code etcdctl lock}) holders of the same name exclude each other.
+     * {@code etcdctl lock}) holders of the same name exclude each other. No I/O.
      *
-     * @throws IllegalArgumentException when the name is empty or contains a NUL character
+     * @param name the lock's name, a key prefix such as {@code /my-app/locks/config}
+     * @return the mutex; cheap to make, and any number may be made for one name
+     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is longer than
+     *     {@link Mutex#MAX_NAME_BYTES}
+     * @throws NullPointerException when the name is null
      * @throws ClientClosedException when the session is closed
      */
     public Mutex mutex(String name) {
@@ -54,9 +65,14 @@ public final class Session implements AutoCloseable {
     /**
      * The counting semaphore on {@code name} with {@code permits} permits, through this session. Every client of the
      * name must give the same count: it is stored in etcd with the holders and waiters, and a different one fails
-     * their acquisitions with {@link IllegalStateException} (see {@link Semaphore}).
+     * their acquisitions with {@link IllegalStateException} (see {@link Semaphore}). No I/O.
      *
-     * @throws IllegalArgumentException when the name is empty or contains a NUL character, or permits is below 1
+     * @param name the semaphore's name, a key prefix
+     * @param permits how many holders it admits at once
+     * @return the semaphore
+     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is longer than
+     *     {@link Mutex#MAX_NAME_BYTES}, or permits is below 1
+     * @throws NullPointerException when the name is null
      * @throws ClientClosedException when the session is closed
      */
     public Semaphore semaphore(String name, int permits) {
@@ -66,9 +82,13 @@ public final class Session implements AutoCloseable {
 
     /**
      * The read-write lock on {@code name} through this session: its waiter keys are {@code name/read/<lease id in
-     * hex>} and {@code name/write/<lease id in hex>} (see {@link ReadWriteLock}).
+     * hex>} and {@code name/write/<lease id in hex>} (see {@link ReadWriteLock}). No I/O.
      *
-     * @throws IllegalArgumentException when the name is empty or contains a NUL character
+     * @param name the lock's name, a key prefix
+     * @return the read-write lock
+     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is longer than
+     *     {@link Mutex#MAX_NAME_BYTES}
+     * @throws NullPointerException when the name is null
      * @throws ClientClosedException when the session is closed
      */
     public ReadWriteLock readWriteLock(String name) {
@@ -80,8 +100,13 @@ public final class Session implements AutoCloseable {
      * The leader election on {@code name} through this session, with the keys and semantics of Go's
      * {@code concurrency.Election} and {@code etcdctl elect}: candidate keys are {@code name + "/" + lease id in
      * hex}, holding the candidate's value; the one with the lowest create revision leads (see {@link Election}).
+     * No I/O.
      *
-     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is too long
+     * @param name the election's name, a key prefix such as {@code /my-app/leader}
+     * @return the election
+     * @throws IllegalArgumentException when the name is empty, contains a NUL character or is longer than
+     *     {@link Election#MAX_NAME_BYTES}
+     * @throws NullPointerException when the name is null
      * @throws ClientClosedException when the session is closed
      */
     public Election election(String name) {
@@ -89,7 +114,11 @@ public final class Session implements AutoCloseable {
         return new Election(this, locks, engine, name);
     }
 
-    /** The etcd lease id of this session. */
+    /**
+     * The etcd lease id of this session, as {@code etcdctl lease} shows it (in hex) and as the waiter keys end.
+     *
+     * @return the lease id; the same after the session is closed or lost
+     */
     public long leaseId() {
         return lease.id();
     }
@@ -97,35 +126,57 @@ public final class Session implements AutoCloseable {
     /**
      * How much longer the lease is certainly valid, counted on the monotonic clock from the send time of the last
      * answered keep-alive; {@link Duration#ZERO} once it may have expired or the session is closed. No I/O.
+     *
+     * @return the time left, never negative
      */
     public Duration remainingValidity() {
         long left = lease.validUntilNanos() - System.nanoTime();
         return isValid() && left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
     }
 
-    /** The TTL etcd granted (etcd raises TTLs below its minimum, 2 s with default settings). */
+    /**
+     * The TTL etcd granted (etcd raises TTLs below its minimum, 2 s with default settings). No I/O.
+     *
+     * @return the granted TTL, in whole seconds
+     */
     public Duration ttl() {
         return Duration.ofSeconds(lease.ttlSeconds());
     }
 
-    /** True while the lease is certainly alive: kept alive, and its last confirmed validity not yet run out. No I/O. */
+    /**
+     * Whether the lease is certainly alive: kept alive, and its last confirmed validity not yet run out. No I/O.
+     *
+     * @return false once the session or its client is closed, or the lease is lost or may have expired
+     */
     public boolean isValid() {
         return !closed.get() && lease.isValid();
     }
 
     /**
      * Completes normally when the session is closed, exceptionally with {@link LeaseLostException} when its lease
-     * is lost. Completes on the common {@link ForkJoinPool}, so dependent actions may block.
+     * is lost (see <a href="package-summary.html#lease-lost">what "lease lost" means</a>). Closing the client
+     * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
+     * block. A lease lost before the session was closed keeps the exceptional completion.
+     *
+     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
+     *     nothing in etcd, but every other caller would see it)
      */
     public CompletableFuture<Void> lost() {
         return lost;
     }
 
     /**
-     * Revokes the lease, which deletes every lock key of this session in etcd: held locks are released and waits
-     * end. Idempotent. When etcd is unreachable, the lease expires after its TTL instead.
+     * Revokes the lease, which deletes every lock key of this session in etcd: held locks are released, and waits
+     * of this session end with {@link ClientClosedException}. One LeaseRevoke request, retried on other members
+     * within the request timeout; blocks until answered, not interruptible. When etcd is unreachable, the lease
+     * expires after its TTL instead. After a lease loss it does nothing and sends nothing. A second call does
+     * nothing, even when the first one threw.
+     *
+     * <p>Handles of this session's locks are then released: their {@code unlock()} throws
+     * {@link LockNotHeldException}, and their {@code close()} logs that and returns.
      *
      * @throws EtcdUnavailableException when etcd could not be told (the locks are then freed by the TTL)
+     * @throws ClientClosedException when the client was closed first (its close already revoked the lease)
      */
     @Override
     public void close() {
