@@ -1,7 +1,16 @@
 package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.ClientClosedException;
+import dev.etcdlock.EtcdLockException;
+import dev.etcdlock.LeaseLostException;
+import dev.etcdlock.LockListener;
+import dev.etcdlock.LockNotHeldException;
+import dev.etcdlock.internal.events.LockEvents;
+import dev.etcdlock.internal.events.LockLabel;
+import dev.etcdlock.internal.events.LossReason;
 import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -9,21 +18,37 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
-/** The lock side of one session: its lease, and a local gate per lock name so its threads take turns. */
+/**
+ * The lock side of one session: its lease, a local gate per lock name so its threads take turns, and the holds it
+ * has, so that it can report their acquisition, release and loss ({@link LockEvents}).
+ */
 public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
+    private final LockEvents events;
+    /** What this session holds, for the events: a hold leaves on its release or loss, whichever is seen first. */
+    private final ConcurrentHashMap<LockQueue.Held, Holding> holdings = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
     /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
     /** Holders that must hear at once when the lease ends (an election's leader), until they unregister. */
     private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
 
+    /** A hold, for its events. */
+    private record Holding(LockLabel label, long sinceNanos) {
+    }
+
     public SessionLocks(LockQueue queue, Lease lease) {
+        this(queue, lease, LockEvents.JFR_ONLY);
+    }
+
+    public SessionLocks(LockQueue queue, Lease lease, LockEvents events) {
         this.queue = queue;
         this.lease = lease;
+        this.events = events;
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
+            loseAll(failure);
             for (LockAttempt attempt : List.copyOf(attempts)) {
                 attempt.leaseEnded(failure);
             }
@@ -63,8 +88,21 @@ public final class SessionLocks {
      *     lock asking for the write lock of the same name): it would wait behind itself
      */
     public LockAttempt lock(QueuePolicy policy) {
+        return lock(policy, labelOf(policy));
+    }
+
+    /** As {@link #lock(QueuePolicy)}, reported under {@code label}. */
+    public LockAttempt lock(QueuePolicy policy, LockLabel label) {
         ByteString prefix = policy.queue();
-        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix));
+        long start = System.nanoTime();
+        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix),
+                (held, failure) -> {
+                    if (held != null) {
+                        acquired(label, held, start);
+                    } else {
+                        events.notAcquired(label, System.nanoTime() - start, EtcdErrors.unwrap(failure));
+                    }
+                });
         attempts.add(attempt);
         attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
         if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
@@ -79,7 +117,13 @@ public final class SessionLocks {
      * @throws IllegalStateException as {@link #lock(QueuePolicy)}
      */
     public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy) {
+        return tryLock(policy, labelOf(policy));
+    }
+
+    /** As {@link #tryLock(QueuePolicy)}, reported under {@code label}. */
+    public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy, LockLabel label) {
         ByteString prefix = policy.queue();
+        long start = System.nanoTime();
         LocalGate gate = retainGate(policy);
         if (!gate.tryEnter()) {
             releaseGate(prefix);
@@ -89,6 +133,11 @@ public final class SessionLocks {
             if (held == null) {
                 gate.leave();
                 releaseGate(prefix);
+                if (failure != null) {
+                    events.notAcquired(label, System.nanoTime() - start, EtcdErrors.unwrap(failure));
+                }
+            } else {
+                acquired(label, held, start); // before the caller gets it, so before its release
             }
         });
     }
@@ -98,7 +147,71 @@ public final class SessionLocks {
         return queue.release(held).whenComplete((ok, failure) -> {
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
+            if (failure != null) {
+                return; // unknown: the key stays, or goes with the lease; a loss would still be reported then
+            }
+            Holding holding = holdings.remove(held);
+            if (holding == null) {
+                return; // its loss was reported already
+            }
+            long heldNanos = System.nanoTime() - holding.sinceNanos();
+            if (ok) {
+                events.released(holding.label(), held.createRevision(), heldNanos);
+            } else {
+                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.KEY_DELETED,
+                        new LockNotHeldException(holding.label().name() + " (key " + held.key().toStringUtf8()
+                                + ") was found deleted at unlock"));
+            }
         });
+    }
+
+    /**
+     * A holder saw its key deleted (an election's leader, through its watch): reports the loss unless its release
+     * or another loss was reported first. Any thread.
+     */
+    public void lost(LockQueue.Held held, EtcdLockException why) {
+        Holding holding = holdings.remove(held);
+        if (holding != null) {
+            events.lost(holding.label(), held.createRevision(), System.nanoTime() - holding.sinceNanos(),
+                    why instanceof LeaseLostException ? LossReason.LEASE_LOST : LossReason.KEY_DELETED, why);
+        }
+    }
+
+    private void acquired(LockLabel label, LockQueue.Held held, long startNanos) {
+        long now = System.nanoTime();
+        holdings.put(held, new Holding(label, now));
+        events.acquired(label, held.key(), held.createRevision(), lease.id(), now - startNanos);
+        if (lease.done().isDone()) { // ended while this was being recorded: loseAll may have run before
+            loseAll(lease.done().handle((v, t) -> t).join());
+        }
+    }
+
+    /** The lease ended ({@code failure} null: revoked by its owner): whatever is still held is gone with it. */
+    private void loseAll(Throwable failure) {
+        for (LockQueue.Held held : List.copyOf(holdings.keySet())) {
+            Holding holding = holdings.remove(held);
+            if (holding == null) {
+                continue;
+            }
+            long heldNanos = System.nanoTime() - holding.sinceNanos();
+            String what = holding.label().name() + " (key " + held.key().toStringUtf8() + ", fencing token "
+                    + held.createRevision() + ")";
+            if (failure == null) {
+                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.SESSION_CLOSED,
+                        new ClientClosedException(what + " was released by closing its session"));
+            } else {
+                Throwable cause = EtcdErrors.unwrap(failure);
+                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.LEASE_LOST,
+                        cause instanceof LeaseLostException lost ? lost : new LeaseLostException(lease.id(),
+                                what + " was lost with the session's lease: " + cause));
+            }
+        }
+    }
+
+    /** For callers that give no label (tests of the engine): a mutex named after the queue. */
+    private static LockLabel labelOf(QueuePolicy policy) {
+        String queue = policy.queue().toStringUtf8();
+        return new LockLabel(LockListener.Kind.MUTEX, queue.substring(0, queue.length() - 1));
     }
 
     /** Number of lock names with a gate in use, for tests: gates go when nobody holds or waits. */
