@@ -69,11 +69,14 @@ public interface LockListener {
     /**
      * A lock call ended without the lock. Not called for a {@code tryLock} that found the lock taken.
      *
+     * @param kind   which recipe
+     * @param name   the lock's name, as given to the session
      * @param waited how long the call waited
      * @param why    a {@link CancellationException} when the caller gave up (its timeout ran out, it was
      *               interrupted, or it cancelled the future), else what failed the call: {@link LeaseLostException},
      *               {@link ClientClosedException}, an {@link IllegalStateException} for a semaphore's count
-     *               mismatch, or etcd's error
+     *               mismatch or a session asking for two places in one queue, {@link EtcdUnavailableException} or
+     *               {@link EtcdRequestException}: what the lock call throws, or would have thrown
      */
     default void notAcquired(Kind kind, String name, Duration waited, Throwable why) {
     }
@@ -82,7 +85,10 @@ public interface LockListener {
      * The lock was released by its holder ({@link LockHandle#unlock()}, {@link LockHandle#close()},
      * {@link Leadership#resign()}): its key was deleted while still the holder's.
      *
-     * @param held from the acquisition to the release
+     * @param kind         which recipe
+     * @param name         the lock's name, as given to the session
+     * @param fencingToken the released holder's fencing token
+     * @param held         from the acquisition to the release
      */
     default void released(Kind kind, String name, long fencingToken, Duration held) {
     }
@@ -90,11 +96,14 @@ public interface LockListener {
     /**
      * The lock ended without a release by its holder; someone else may hold it now.
      *
-     * @param held how long it was held until the loss was noticed
-     * @param why  {@link LeaseLostException} when the session's lease was lost (expired, or revoked by someone
-     *             else); {@link LockNotHeldException} when the key was found deleted (by someone else, or gone at
-     *             unlock); {@link ClientClosedException} when the session or client was closed while holding, which
-     *             released it
+     * @param kind         which recipe
+     * @param name         the lock's name, as given to the session
+     * @param fencingToken the lost holder's fencing token: a resource that saw a larger one refuses its writes
+     * @param held         how long it was held until the loss was noticed
+     * @param why          {@link LeaseLostException} when the session's lease was lost (expired, or revoked by someone
+     *                     else); {@link LockNotHeldException} when the key was found deleted (by someone else, or
+     *                     gone at unlock); {@link ClientClosedException} when the session or client was closed while
+     *                     holding, which released it
      */
     default void lost(Kind kind, String name, long fencingToken, Duration held, EtcdLockException why) {
     }

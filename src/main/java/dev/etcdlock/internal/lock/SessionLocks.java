@@ -13,6 +13,7 @@ import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -100,7 +101,7 @@ public final class SessionLocks {
                     if (held != null) {
                         acquired(label, held, start);
                     } else {
-                        events.notAcquired(label, System.nanoTime() - start, EtcdErrors.unwrap(failure));
+                        events.notAcquired(label, System.nanoTime() - start, why(failure, label));
                     }
                 });
         attempts.add(attempt);
@@ -134,7 +135,7 @@ public final class SessionLocks {
                 gate.leave();
                 releaseGate(prefix);
                 if (failure != null) {
-                    events.notAcquired(label, System.nanoTime() - start, EtcdErrors.unwrap(failure));
+                    events.notAcquired(label, System.nanoTime() - start, why(failure, label));
                 }
             } else {
                 acquired(label, held, start); // before the caller gets it, so before its release
@@ -206,6 +207,16 @@ public final class SessionLocks {
                                 what + " was lost with the session's lease: " + cause));
             }
         }
+    }
+
+    /** What the listener hears of a failed lock call: our exceptions as they are, etcd's translated, as the call's. */
+    private static Throwable why(Throwable failure, LockLabel label) {
+        Throwable cause = EtcdErrors.unwrap(failure);
+        if (cause instanceof EtcdLockException || cause instanceof IllegalStateException
+                || cause instanceof CancellationException) {
+            return cause;
+        }
+        return EtcdErrors.toException(cause, "locking " + label.name(), true);
     }
 
     /** For callers that give no label (tests of the engine): a mutex named after the queue. */
