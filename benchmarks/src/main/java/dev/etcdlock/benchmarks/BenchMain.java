@@ -76,6 +76,7 @@ public final class BenchMain {
             g.put("electionCycle", Iterations.of(5, 1, 2, 2).modes(Mode.SampleTime));
             g.put("electionFailover", Iterations.of(3, 1, 2, 2));
             g.put("observedCycle", Iterations.of(4, 1, 3, 2));
+            g.put("rotatingObservers", Iterations.of(6, 2, 9, 2));
             g.put("eventOffCost", Iterations.of(3, 1, 3, 1));
         } else {
             g.put("floor", Iterations.of(10, 2, 5, 3));
@@ -88,6 +89,7 @@ public final class BenchMain {
             g.put("electionCycle", Iterations.of(10, 2, 5, 3));
             g.put("electionFailover", Iterations.of(5, 2, 5, 3));
             g.put("observedCycle", Iterations.of(10, 2, 5, 3));
+            g.put("rotatingObservers", Iterations.of(12, 2, 15, 3));
             g.put("eventOffCost", Iterations.of(5, 1, 5, 1));
         }
         return g;
@@ -95,13 +97,15 @@ public final class BenchMain {
 
     /**
      * The benchmark's full name: {@code recipes} is {@link RecipeBenchmarks}'s, {@code election*} are
-     * {@link ElectionBenchmarks}', {@code observedCycle} and {@code eventOffCost} {@link ObservabilityBenchmarks}',
+     * {@link ElectionBenchmarks}', {@code observedCycle}, {@code rotatingObservers} and {@code eventOffCost}
+     * {@link ObservabilityBenchmarks}',
      * the rest {@link LockBenchmarks}'.
      */
     static String benchmark(String group) {
         Class<?> owner = group.equals("recipes") ? RecipeBenchmarks.class
                 : group.startsWith("election") ? ElectionBenchmarks.class
-                : group.equals("observedCycle") || group.equals("eventOffCost") ? ObservabilityBenchmarks.class
+                : group.equals("observedCycle") || group.equals("rotatingObservers")
+                        || group.equals("eventOffCost") ? ObservabilityBenchmarks.class
                 : LockBenchmarks.class;
         return owner.getName() + "." + group;
     }

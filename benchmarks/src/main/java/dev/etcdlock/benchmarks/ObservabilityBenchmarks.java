@@ -22,6 +22,8 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 
 /**
  * What observing the locks costs: the same uncontended lock + unlock with nothing watching, inside a JFR recording
@@ -33,6 +35,11 @@ import org.openjdk.jmh.annotations.TearDown;
  *       {@code jfr}: a {@link Recording} started in the trial's setup with every {@code dev.etcdlock.*} event enabled
  *       at threshold 0 (two events committed per cycle); {@code listener}: a listener counting acquisitions and
  *       releases (two calls handed to the listener thread per cycle). Cycles per second.</li>
+ *   <li>{@code rotatingObservers}: the same cycle, the observer changing with every iteration in one JVM against
+ *       one etcd: none, jfr (a recording started for that iteration alone), listener (a second client, with the
+ *       listener), none, ... Neighbouring iterations share the machine's load, which on a busy machine moves the
+ *       separate trials of {@code observedCycle} by more than any observer does. {@link Report} averages the
+ *       measured iterations of each observer from the raw data (run a multiple of 3 of them).</li>
  *   <li>{@code eventOffCost}: {@code JfrEvents.lockAcquired(...)} alone, the call the engine makes per acquisition,
  *       with {@code jfr=off} (no recording: what every user pays) and {@code jfr=on} (recording, the event
  *       committed). Nanoseconds per call.</li>
@@ -111,6 +118,80 @@ public class ObservabilityBenchmarks {
     @OutputTimeUnit(TimeUnit.SECONDS)
     public void observedCycle(CycleState s) {
         s.mutex.lock().unlock();
+    }
+
+    @State(Scope.Benchmark)
+    public static class RotatingState {
+        /** In the order iterations take them: the Nth measured iteration uses {@code ROTATION[N % 3]}. */
+        static final List<String> ROTATION = List.of("none", "jfr", "listener");
+
+        final LongAdder heard = new LongAdder();
+        EtcdLockClient plain;
+        EtcdLockClient listening;
+        Session plainSession;
+        Session listeningSession;
+        Mutex plainMutex;
+        Mutex listeningMutex;
+        Mutex current;
+        Recording recording;
+        int warmups;
+        int measured;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            plain = EtcdLockClient.builder().endpoints(Endpoints.require()).build();
+            listening = EtcdLockClient.builder().endpoints(Endpoints.require()).listener(new LockListener() {
+                @Override
+                public void acquired(Kind kind, String name, long fencingToken, Duration waited) {
+                    heard.increment();
+                }
+
+                @Override
+                public void released(Kind kind, String name, long fencingToken, Duration held) {
+                    heard.increment();
+                }
+            }).build();
+            plainSession = plain.newSession(Duration.ofSeconds(60));
+            listeningSession = listening.newSession(Duration.ofSeconds(60));
+            String prefix = LockBenchmarks.uniquePrefix("rotating");
+            plainMutex = plainSession.mutex(prefix + "/plain");
+            listeningMutex = listeningSession.mutex(prefix + "/listening");
+        }
+
+        @Setup(Level.Iteration)
+        public void startIteration(IterationParams iteration) {
+            int n = iteration.getType() == IterationType.MEASUREMENT ? measured++ : warmups++;
+            String observer = ROTATION.get(n % ROTATION.size());
+            current = observer.equals("listener") ? listeningMutex : plainMutex;
+            if (observer.equals("jfr")) {
+                recording = startRecording();
+            }
+        }
+
+        @TearDown(Level.Iteration)
+        public void endIteration() {
+            if (recording != null) {
+                recording.stop();
+                recording.close();
+                recording = null;
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() {
+            plainSession.close();
+            listeningSession.close();
+            plain.close();
+            listening.close();
+            System.out.println("# listener heard " + heard.sum() + " calls");
+        }
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public void rotatingObservers(RotatingState s) {
+        s.current.lock().unlock();
     }
 
     @State(Scope.Benchmark)
