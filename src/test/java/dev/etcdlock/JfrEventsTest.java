@@ -2,16 +2,20 @@ package dev.etcdlock;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.etcdlock.chaos.TcpProxy;
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.proto.DeleteRangeRequest;
 import dev.etcdlock.internal.proto.LeaseGrpc;
 import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import jdk.jfr.consumer.RecordedEvent;
 import org.junit.jupiter.api.AfterAll;
@@ -81,6 +85,38 @@ class JfrEventsTest extends OneEtcdOneClient {
             Thread.sleep(200);
             assertEquals(2, listener.about(name).size(), listener.about(name)::toString);
             assertEquals(List.of(), jfr.events("dev.etcdlock.LockReleased", e -> name.equals(e.getString("name"))));
+        }
+    }
+
+    @Test
+    void aLeaderKeyDeletedFromOutsideIsALostTermAndClosingItAfterwardsReportsNothingMore() throws Exception {
+        String name = "/jfr/election-deleted";
+        RecordingLockListener listener = new RecordingLockListener();
+        try (JfrCapture jfr = new JfrCapture();
+             EtcdLockClient watched = EtcdLockClient.builder().endpoints(etcd.clientEndpoints())
+                     .listener(listener).build();
+             Session session = watched.newSession()) {
+            Leadership term = session.election(name).campaign("leader-1", Duration.ofSeconds(5));
+
+            outsider.kv().delete(DeleteRangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(term.key())).build())
+                    .join();
+            ExecutionException ended = assertThrows(ExecutionException.class,
+                    () -> term.lost().get(5, TimeUnit.SECONDS), "the leader hears of the delete");
+            assertInstanceOf(LockNotHeldException.class, ended.getCause());
+
+            List<RecordingLockListener.Call> calls = listener.await(name, 2);
+            assertEquals(List.of("acquired LEADERSHIP " + name + " " + term.fencingToken(),
+                    "lost LEADERSHIP " + name + " " + term.fencingToken()),
+                    calls.stream().map(RecordingLockListener.Call::brief).toList());
+            assertInstanceOf(LockNotHeldException.class, calls.get(1).why(), calls::toString);
+            RecordedEvent lost = jfr.await("dev.etcdlock.LockLost", 1, e -> name.equals(e.getString("name")), WAIT)
+                    .get(0);
+            assertEquals("KEY_DELETED", lost.getString("reason"));
+            assertEquals("LEADERSHIP", lost.getString("kind"));
+
+            term.close(); // gives up the place quietly: nothing more to report
+            Thread.sleep(200);
+            assertEquals(2, listener.about(name).size(), listener.about(name)::toString);
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Runs one client's listener calls one at a time, in the order they were submitted, on threads of a pool shared by
@@ -40,13 +41,12 @@ final class ListenerQueue implements Executor {
 
     private static Executor pool() {
         // grows with the number of clients whose listener is busy at once; idle threads go after a minute
-        ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS,
-                new SynchronousQueue<>(), runnable -> {
+        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                runnable -> {
                     Thread t = new Thread(runnable, "etcd-lock-listener");
                     t.setDaemon(true);
                     return t;
                 });
-        return pool;
     }
 
     /** Queues the call; never blocks and never throws, dropping the call when the backlog is full. */
@@ -97,7 +97,7 @@ final class ListenerQueue implements Executor {
         }
     }
 
-    private void warn(java.util.function.Supplier<String> message) {
+    private void warn(Supplier<String> message) {
         long now = System.nanoTime();
         long last = lastWarning.get();
         boolean due = last == 0 || now - last >= WARN_EVERY_NANOS;
