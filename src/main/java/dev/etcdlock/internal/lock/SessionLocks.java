@@ -1,43 +1,31 @@
 package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
-import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdLockException;
-import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.LockListener;
-import dev.etcdlock.LockNotHeldException;
 import dev.etcdlock.internal.events.LockEvents;
 import dev.etcdlock.internal.events.LockLabel;
-import dev.etcdlock.internal.events.LossReason;
 import dev.etcdlock.internal.lease.Lease;
-import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * The lock side of one session: its lease, a local gate per lock name so its threads take turns, and the holds it
- * has, so that it can report their acquisition, release and loss ({@link LockEvents}).
+ * The lock side of one session: its lease, a local gate per lock name so its threads take turns, and what it holds
+ * ({@link SessionHolds}, which reports acquisitions, releases and losses).
  */
 public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
-    private final LockEvents events;
-    /** What this session holds, for the events: a hold leaves on its release or loss, whichever is seen first. */
-    private final ConcurrentHashMap<LockQueue.Held, Holding> holdings = new ConcurrentHashMap<>();
+    private final SessionHolds holds;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
     /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
     /** Holders that must hear at once when the lease ends (an election's leader), until they unregister. */
     private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
-
-    /** A hold, for its events. */
-    private record Holding(LockLabel label, long sinceNanos) {
-    }
 
     public SessionLocks(LockQueue queue, Lease lease) {
         this(queue, lease, LockEvents.JFR_ONLY);
@@ -46,10 +34,10 @@ public final class SessionLocks {
     public SessionLocks(LockQueue queue, Lease lease, LockEvents events) {
         this.queue = queue;
         this.lease = lease;
-        this.events = events;
+        this.holds = new SessionHolds(lease, events);
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
-            loseAll(failure);
+            holds.leaseEnded(failure);
             for (LockAttempt attempt : List.copyOf(attempts)) {
                 attempt.leaseEnded(failure);
             }
@@ -99,9 +87,9 @@ public final class SessionLocks {
         LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix),
                 (held, failure) -> {
                     if (held != null) {
-                        acquired(label, held, start);
+                        holds.acquired(label, held, start);
                     } else {
-                        events.notAcquired(label, System.nanoTime() - start, why(failure, label));
+                        holds.notAcquired(label, start, failure);
                     }
                 });
         attempts.add(attempt);
@@ -135,10 +123,10 @@ public final class SessionLocks {
                 gate.leave();
                 releaseGate(prefix);
                 if (failure != null) {
-                    events.notAcquired(label, System.nanoTime() - start, why(failure, label));
+                    holds.notAcquired(label, start, failure);
                 }
             } else {
-                acquired(label, held, start); // before the caller gets it, so before its release
+                holds.acquired(label, held, start); // before the caller gets it
             }
         });
     }
@@ -148,21 +136,9 @@ public final class SessionLocks {
         return queue.release(held).whenComplete((ok, failure) -> {
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
-            if (failure != null) {
-                return; // unknown: the key stays, or goes with the lease; a loss would still be reported then
-            }
-            Holding holding = holdings.remove(held);
-            if (holding == null) {
-                return; // its loss was reported already
-            }
-            long heldNanos = System.nanoTime() - holding.sinceNanos();
-            if (ok) {
-                events.released(holding.label(), held.createRevision(), heldNanos);
-            } else {
-                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.KEY_DELETED,
-                        new LockNotHeldException(holding.label().name() + " (key " + held.key().toStringUtf8()
-                                + ") was found deleted at unlock"));
-            }
+            if (failure == null) {
+                holds.unlocked(held, ok);
+            } // else unknown: the key stays, or goes with the lease, whose loss is reported then
         });
     }
 
@@ -171,52 +147,7 @@ public final class SessionLocks {
      * or another loss was reported first. Any thread.
      */
     public void lost(LockQueue.Held held, EtcdLockException why) {
-        Holding holding = holdings.remove(held);
-        if (holding != null) {
-            events.lost(holding.label(), held.createRevision(), System.nanoTime() - holding.sinceNanos(),
-                    why instanceof LeaseLostException ? LossReason.LEASE_LOST : LossReason.KEY_DELETED, why);
-        }
-    }
-
-    private void acquired(LockLabel label, LockQueue.Held held, long startNanos) {
-        long now = System.nanoTime();
-        holdings.put(held, new Holding(label, now));
-        events.acquired(label, held.key(), held.createRevision(), lease.id(), now - startNanos);
-        if (lease.done().isDone()) { // ended while this was being recorded: loseAll may have run before
-            loseAll(lease.done().handle((v, t) -> t).join());
-        }
-    }
-
-    /** The lease ended ({@code failure} null: revoked by its owner): whatever is still held is gone with it. */
-    private void loseAll(Throwable failure) {
-        for (LockQueue.Held held : List.copyOf(holdings.keySet())) {
-            Holding holding = holdings.remove(held);
-            if (holding == null) {
-                continue;
-            }
-            long heldNanos = System.nanoTime() - holding.sinceNanos();
-            String what = holding.label().name() + " (key " + held.key().toStringUtf8() + ", fencing token "
-                    + held.createRevision() + ")";
-            if (failure == null) {
-                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.SESSION_CLOSED,
-                        new ClientClosedException(what + " was released by closing its session"));
-            } else {
-                Throwable cause = EtcdErrors.unwrap(failure);
-                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.LEASE_LOST,
-                        cause instanceof LeaseLostException lost ? lost : new LeaseLostException(lease.id(),
-                                what + " was lost with the session's lease: " + cause));
-            }
-        }
-    }
-
-    /** What the listener hears of a failed lock call: our exceptions as they are, etcd's translated, as the call's. */
-    private static Throwable why(Throwable failure, LockLabel label) {
-        Throwable cause = EtcdErrors.unwrap(failure);
-        if (cause instanceof EtcdLockException || cause instanceof IllegalStateException
-                || cause instanceof CancellationException) {
-            return cause;
-        }
-        return EtcdErrors.toException(cause, "locking " + label.name(), true);
+        holds.lost(held, why);
     }
 
     /** For callers that give no label (tests of the engine): a mutex named after the queue. */
