@@ -261,6 +261,8 @@ public final class EtcdLockClient implements AutoCloseable {
          * {@link LockListener}). Independent of this, the client records JFR events ({@code dev.etcdlock.*}) when a
          * flight recording enables them.
          *
+         * @param listener told of the client's lock events; implement only the methods you need
+         * @return this builder
          * @throws NullPointerException when {@code listener} is null
          * @throws IllegalStateException when a listener was already set (combine them in one listener)
          */
