@@ -1,6 +1,7 @@
 package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.internal.events.LockLabel;
 import dev.etcdlock.internal.lock.LockAttempt;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueuePolicy;
@@ -35,14 +36,18 @@ final class Acquirer implements DistributedLock {
     /** The call that does not wait, for the message refusing a non-positive timeout. */
     private final String noWaitHint;
     private final QueuePolicy policy;
+    /** What the events say this is. */
+    private final LockLabel label;
 
-    Acquirer(Session session, SessionLocks locks, String name, String kind, String noWaitHint, QueuePolicy policy) {
+    Acquirer(Session session, SessionLocks locks, String name, LockListener.Kind recipe, String kind,
+            String noWaitHint, QueuePolicy policy) {
         this.session = session;
         this.locks = locks;
         this.name = name;
         this.kind = kind;
         this.noWaitHint = noWaitHint;
         this.policy = policy;
+        this.label = new LockLabel(recipe, name);
     }
 
     /**
@@ -133,7 +138,7 @@ final class Acquirer implements DistributedLock {
     public Optional<LockHandle> tryLock() {
         session.checkOpen();
         try {
-            LockQueue.Held held = locks.tryLock(policy).join();
+            LockQueue.Held held = locks.tryLock(policy, label).join();
             return held == null ? Optional.empty() : Optional.of(handle(held));
         } catch (RuntimeException e) {
             throw failure(EtcdErrors.unwrap(e));
@@ -202,7 +207,7 @@ final class Acquirer implements DistributedLock {
 
     private LockAttempt start() {
         session.checkOpen();
-        return locks.lock(policy);
+        return locks.lock(policy, label);
     }
 
     private LockHandle handle(LockQueue.Held held) {

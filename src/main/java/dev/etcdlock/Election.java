@@ -2,6 +2,7 @@ package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.events.LockLabel;
 import dev.etcdlock.internal.lock.LockAttempt;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueueObserver;
@@ -317,7 +318,7 @@ public final class Election {
         session.checkOpen();
         // the queue engine's exclusive rule with the candidate's value as the key's value, as Go writes it
         return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(), ByteString.copyFromUtf8(value),
-                null));
+                null), new LockLabel(LockListener.Kind.LEADERSHIP, name));
     }
 
     private Leadership elected(LockQueue.Held held, String value) {

@@ -1,6 +1,7 @@
 package dev.etcdlock;
 
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.events.LockEvents;
 import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.lease.LeaseManager;
 import dev.etcdlock.internal.lock.LockQueue;
@@ -37,11 +38,13 @@ public final class EtcdLockClient implements AutoCloseable {
     private final Engine engine;
     private final LockQueue lockQueue;
     private final List<String> endpoints;
+    private final LockEvents events;
 
-    private EtcdLockClient(Engine engine, List<String> endpoints) {
+    private EtcdLockClient(Engine engine, List<String> endpoints, LockListener listener) {
         this.engine = engine;
         this.lockQueue = new LockQueue(engine);
         this.endpoints = endpoints;
+        this.events = LockEvents.of(listener, "the etcd-lock client of " + endpoints);
     }
 
     /**
@@ -119,7 +122,7 @@ public final class EtcdLockClient implements AutoCloseable {
 
     private Session openSession(CompletableFuture<Lease> lease, String what) {
         try {
-            return new Session(engine, new SessionLocks(lockQueue, lease.join()));
+            return new Session(engine, new SessionLocks(lockQueue, lease.join(), events));
         } catch (RuntimeException e) {
             throw EtcdErrors.toException(e, what, true);
         }
@@ -203,6 +206,7 @@ public final class EtcdLockClient implements AutoCloseable {
         private Path trustedCertificates;
         private Path clientCertificate;
         private Path clientKey;
+        private LockListener listener;
 
         private Builder() {
         }
@@ -332,8 +336,32 @@ public final class EtcdLockClient implements AutoCloseable {
         }
 
         /**
+         * Tells {@code listener} of every acquisition, release and loss of a lock, permit or leadership term taken
+         * through this client's sessions, to feed the application's own metrics. Its calls run on a thread of
+         * etcd-lock's listener pool, one at a time and in order, never on the thread that locks: a slow or blocked
+         * listener delays only its own later calls, and an exception it throws is logged and changes nothing (see
+         * {@link LockListener}). Independent of this, the client records JFR events ({@code dev.etcdlock.*}) when a
+         * flight recording enables them.
+         *
+         * @param listener told of the client's lock events; implement only the methods you need
+         * @return this builder
+         * @throws NullPointerException when {@code listener} is null
+         * @throws IllegalStateException when a listener was already set (combine them in one listener)
+         */
+        public Builder listener(LockListener listener) {
+            Objects.requireNonNull(listener, "listener");
+            if (this.listener != null) {
+                throw new IllegalStateException("listener was already set to " + this.listener
+                        + "; a client takes one listener: combine them in one that calls each");
+            }
+            this.listener = listener;
+            return this;
+        }
+
+        /**
          * Reads the certificate files, if any, connects and checks that a member answers. Blocks for at most the
-         * connect timeout (and, with credentials, one Authenticate call); not interruptible. The builder may be used again to build another client.
+         * connect timeout (and, with credentials, one Authenticate call); not interruptible. The builder may be used
+         * again to build another client.
          *
          * @return the connected client; close it when done
          * @throws IllegalArgumentException when no endpoints were set, a host is unknown, a certificate or key file
@@ -356,7 +384,7 @@ public final class EtcdLockClient implements AutoCloseable {
                     .withTls(trustedCertificates == null && clientCertificate == null ? null
                             : new dev.etcdlock.internal.transport.TlsFiles(trustedCertificates, clientCertificate,
                                     clientKey)));
-            return new EtcdLockClient(engine, List.copyOf(endpoints));
+            return new EtcdLockClient(engine, List.copyOf(endpoints), listener);
         }
 
         private static Duration positive(Duration d, String name) {

@@ -189,7 +189,9 @@ public final class Leadership implements AutoCloseable {
             LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                     + ", fencing token " + fencingToken() + ") was lost before the proclaim: the key is gone (the "
                     + "session's lease expired or was revoked, or somebody deleted it); nothing was written");
-            lose(gone);
+            if (lose(gone)) {
+                locks.lost(held, gone);
+            }
             throw gone;
         }
         value = newValue;
@@ -295,19 +297,23 @@ public final class Leadership implements AutoCloseable {
     }
 
     private void keyDeleted() {
-        lose(new LockNotHeldException("leadership of " + name + " ended: its key " + key() + " (fencing token "
-                + fencingToken() + ") was deleted, by the expiry or revocation of the session's lease or by somebody "
-                + "else"));
+        LockNotHeldException why = new LockNotHeldException("leadership of " + name + " ended: its key " + key()
+                + " (fencing token " + fencingToken() + ") was deleted, by the expiry or revocation of the session's "
+                + "lease or by somebody else");
+        if (lose(why)) {
+            locks.lost(held, why); // not after a resign: its own delete is a release
+        }
     }
 
     /** Ends the term as lost, once, and tells at once: any thread, including the client's I/O threads. */
-    private void lose(RuntimeException why) {
+    private boolean lose(RuntimeException why) {
         if (!end.compareAndSet(null, why)) {
-            return;
+            return false;
         }
         stopListening();
         LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
         ForkJoinPool.commonPool().execute(() -> lost.completeExceptionally(why));
+        return true;
     }
 
     private void stopListening() {

@@ -32,7 +32,7 @@ public final class Mutex implements DistributedLock {
 
     Mutex(Session session, SessionLocks locks, String name) {
         this.session = session;
-        this.acquirer = new Acquirer(session, locks, name, "lock",
+        this.acquirer = new Acquirer(session, locks, name, LockListener.Kind.MUTEX, "lock",
                 "use tryLock() to take the lock only if it is free", QueuePolicy.mutex(Acquirer.prefixOf(name)));
     }
 

@@ -50,10 +50,10 @@ public final class ReadWriteLock {
         ByteString writers = prefix.concat(ByteString.copyFromUtf8("write/"));
         this.session = session;
         this.name = name;
-        this.read = new Acquirer(session, locks, name, "read lock",
+        this.read = new Acquirer(session, locks, name, LockListener.Kind.READ_LOCK, "read lock",
                 "use readLock().tryLock() to take it only if no writer holds or waits",
                 new QueuePolicy(prefix, readers, QueueRule.sharedWith(readers), null, null));
-        this.write = new Acquirer(session, locks, name, "write lock",
+        this.write = new Acquirer(session, locks, name, LockListener.Kind.WRITE_LOCK, "write lock",
                 "use writeLock().tryLock() to take it only if it is free",
                 new QueuePolicy(prefix, writers, QueueRule.exclusive(), null, null));
     }

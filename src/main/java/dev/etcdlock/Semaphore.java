@@ -55,7 +55,8 @@ public final class Semaphore {
                 ByteString.copyFromUtf8(Integer.toString(permits)), found -> mismatch(name, permits, found));
         this.session = session;
         this.permits = permits;
-        this.acquirer = new Acquirer(session, locks, name, "permit of semaphore",
+        this.acquirer = new Acquirer(session, locks, name, LockListener.Kind.SEMAPHORE_PERMIT,
+                "permit of semaphore",
                 "use tryAcquire() to take a permit only if one is free", policy);
     }
 

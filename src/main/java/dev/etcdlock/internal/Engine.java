@@ -150,7 +150,8 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            LOG.log(System.Logger.Level.WARNING, "closing: " + e);
+            LOG.log(System.Logger.Level.WARNING, "closing: revoking this client's leases failed (" + e
+                    + "); etcd releases their locks when their TTL runs out");
         } finally {
             watches.close();
             transport.close();

@@ -28,7 +28,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 /**
  * The jar's entry point: {@code java -jar benchmarks.jar [--quick] [--results DIR] [JMH args...]}.
  *
- * <p>Runs the benchmarks of {@link LockBenchmarks}, {@link RecipeBenchmarks} and {@link ElectionBenchmarks} group
+ * <p>Runs the benchmarks of {@link LockBenchmarks}, {@link RecipeBenchmarks}, {@link ElectionBenchmarks} and
+ * {@link ObservabilityBenchmarks} group
  * by group (one group per benchmark method, each with its own iteration settings, which any {@code -wi/-w/-i/-r/-f}
  * given overrides), always with {@link LockMetricsProfiler}; writes all results into one JMH JSON file,
  * {@code DIR/<timestamp>.json} and {@code DIR/latest.json}; then prints the summary table ({@link Report}) and draws
@@ -74,6 +75,9 @@ public final class BenchMain {
             g.put("recipes", Iterations.of(3, 1, 2, 2));
             g.put("electionCycle", Iterations.of(5, 1, 2, 2).modes(Mode.SampleTime));
             g.put("electionFailover", Iterations.of(3, 1, 2, 2));
+            g.put("observedCycle", Iterations.of(4, 1, 3, 2));
+            g.put("rotatingObservers", Iterations.of(6, 2, 9, 2));
+            g.put("eventOffCost", Iterations.of(3, 1, 3, 1));
         } else {
             g.put("floor", Iterations.of(10, 2, 5, 3));
             g.put("floorHandoff", Iterations.of(10, 2, 5, 3));
@@ -84,17 +88,25 @@ public final class BenchMain {
             g.put("recipes", Iterations.of(10, 2, 5, 3));
             g.put("electionCycle", Iterations.of(10, 2, 5, 3));
             g.put("electionFailover", Iterations.of(5, 2, 5, 3));
+            g.put("observedCycle", Iterations.of(10, 2, 5, 3));
+            g.put("rotatingObservers", Iterations.of(12, 2, 15, 3));
+            g.put("eventOffCost", Iterations.of(5, 1, 5, 1));
         }
         return g;
     }
 
     /**
      * The benchmark's full name: {@code recipes} is {@link RecipeBenchmarks}'s, {@code election*} are
-     * {@link ElectionBenchmarks}', the rest {@link LockBenchmarks}'.
+     * {@link ElectionBenchmarks}', {@code observedCycle}, {@code rotatingObservers} and {@code eventOffCost}
+     * {@link ObservabilityBenchmarks}',
+     * the rest {@link LockBenchmarks}'.
      */
     static String benchmark(String group) {
         Class<?> owner = group.equals("recipes") ? RecipeBenchmarks.class
-                : group.startsWith("election") ? ElectionBenchmarks.class : LockBenchmarks.class;
+                : group.startsWith("election") ? ElectionBenchmarks.class
+                : group.equals("observedCycle") || group.equals("rotatingObservers")
+                        || group.equals("eventOffCost") ? ObservabilityBenchmarks.class
+                : LockBenchmarks.class;
         return owner.getName() + "." + group;
     }
 

@@ -31,6 +31,45 @@ public final class Report {
                     + " | " + (r.ratios() ? ratio(r.ours(), r.floor()) : "") + " |");
         }
         printRecipes(Results.load(json), out);
+        printObservability(Results.load(json), out);
+    }
+
+    /** {@link ObservabilityBenchmarks}: the cycle with each observer next to none, and the event call alone. */
+    static void printObservability(Results res, PrintStream out) {
+        List<String> lines = new ArrayList<>();
+        Results.Entry none = res.find("observedCycle", "thrpt", "observer", "none");
+        for (String observer : new String[] {"none", "jfr", "listener"}) {
+            Results.Entry e = res.find("observedCycle", "thrpt", "observer", observer);
+            if (e != null) {
+                lines.add("| lock+unlock, observer " + observer + " | cycles/s | " + num(e.perSecond()) + " | "
+                        + (none == null ? "" : ratio(e.perSecond(), none.perSecond())) + " | "
+                        + num(e.secondary("cpu.client")) + " | " + num(e.secondary("gc.alloc.rate.norm")) + " |");
+            }
+        }
+        Results.Entry rotating = res.find("rotatingObservers", "thrpt");
+        if (rotating != null) {
+            double[] means = rotationMeans(rotating);
+            for (int i = 0; i < means.length; i++) {
+                lines.add("| lock+unlock, rotating, observer "
+                        + ObservabilityBenchmarks.RotatingState.ROTATION.get(i) + " | cycles/s | " + num(means[i])
+                        + " | " + ratio(means[i], means[0]) + " | | |");
+            }
+        }
+        for (String jfr : new String[] {"off", "on"}) {
+            Results.Entry e = res.find("eventOffCost", "avgt", "jfr", jfr);
+            if (e != null) {
+                lines.add("| JfrEvents.lockAcquired, JFR " + jfr + " | ns/call | "
+                        + num(e.primary().get("score").getAsDouble()) + " | | | "
+                        + num(e.secondary("gc.alloc.rate.norm")) + " |");
+            }
+        }
+        if (lines.isEmpty()) {
+            return;
+        }
+        out.println();
+        out.println("| observability | unit | score | vs none | client CPU µs/cycle | allocation B/op |");
+        out.println("| --- | --- | ---: | ---: | ---: | ---: |");
+        lines.forEach(out::println);
     }
 
     /** {@link RecipeBenchmarks}, each recipe next to the mutex at the same number of contenders. */
@@ -58,6 +97,25 @@ public final class Report {
                 + "| fairness min/mean |");
         out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         lines.forEach(out::println);
+    }
+
+    /** Mean of the measured iterations of each observer of {@code rotatingObservers}, in rotation order. */
+    static double[] rotationMeans(Results.Entry e) {
+        int observers = ObservabilityBenchmarks.RotatingState.ROTATION.size();
+        double[] sum = new double[observers];
+        int[] count = new int[observers];
+        for (com.google.gson.JsonElement fork : e.primary().getAsJsonArray("rawData")) {
+            com.google.gson.JsonArray iterations = fork.getAsJsonArray();
+            for (int i = 0; i < iterations.size(); i++) {
+                sum[i % observers] += iterations.get(i).getAsDouble();
+                count[i % observers]++;
+            }
+        }
+        double[] means = new double[observers];
+        for (int i = 0; i < observers; i++) {
+            means[i] = count[i] == 0 ? Double.NaN : sum[i] / count[i];
+        }
+        return means;
     }
 
     static List<Row> rows(Results res) {

@@ -5,6 +5,7 @@ import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.Ticker;
+import dev.etcdlock.internal.events.JfrEvents;
 import dev.etcdlock.internal.proto.LeaseGrantRequest;
 import dev.etcdlock.internal.proto.LeaseGrpc;
 import dev.etcdlock.internal.proto.LeaseKeepAliveRequest;
@@ -355,6 +356,7 @@ public final class LeaseManager {
         }
         Long sentAt = lease.unansweredSendTimes.pollFirst();
         if (response.getTTL() <= 0) {
+            JfrEvents.leaseLost(lease.id(), lease.ttlSeconds(), true);
             end(lease, Lease.State.LOST, "etcd reports lease " + Long.toHexString(lease.id())
                     + " expired or revoked");
             return;
@@ -362,6 +364,7 @@ public final class LeaseManager {
         if (sentAt != null) {
             lease.renewed(response.getTTL(), validUntil(sentAt, response.getTTL()));
             armExpiry(lease);
+            JfrEvents.keepAlive(lease.id(), response.getTTL(), ticker.nanoTime() - sentAt, leases.size());
         }
     }
 
@@ -372,6 +375,7 @@ public final class LeaseManager {
         long delay = lease.validUntilNanos() - ticker.nanoTime();
         lease.expiryTimer = engine.schedule(() -> {
             if (lease.state() == Lease.State.ACTIVE && ticker.nanoTime() - lease.validUntilNanos() >= 0) {
+                JfrEvents.leaseLost(lease.id(), lease.ttlSeconds(), false);
                 end(lease, Lease.State.LOST, "no keep-alive answer from etcd before lease "
                         + Long.toHexString(lease.id()) + " (TTL " + lease.ttlSeconds()
                         + " s) could expire; etcd may already have released it");

@@ -3,6 +3,7 @@ package dev.etcdlock.internal.lock;
 import dev.etcdlock.internal.lease.Lease;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 
 /**
  * One call to lock: first the turn at the session's local gate, then the place in etcd's queue. {@link #abort()}
@@ -17,6 +18,8 @@ public final class LockAttempt {
     private final Lease lease;
     /** Gives up this attempt's use of the gate (the session drops a gate nobody uses). */
     private final Runnable unused;
+    /** Told of the outcome before {@link #result()} completes, so the session knows of a hold before its caller. */
+    private final BiConsumer<LockQueue.Held, Throwable> outcome;
     private final CompletableFuture<LockQueue.Held> result = new CompletableFuture<>();
     private final CompletableFuture<Void> turn;
     // guarded by this; no I/O under it
@@ -24,8 +27,10 @@ public final class LockAttempt {
     private LockQueue.Acquisition acquisition;
     private CompletableFuture<Boolean> abortOutcome;
 
-    LockAttempt(LockQueue queue, LocalGate gate, QueuePolicy policy, Lease lease, Runnable unused) {
+    LockAttempt(LockQueue queue, LocalGate gate, QueuePolicy policy, Lease lease, Runnable unused,
+            BiConsumer<LockQueue.Held, Throwable> outcome) {
         this.queue = queue;
+        this.outcome = outcome;
         this.gate = gate;
         this.policy = policy;
         this.lease = lease;
@@ -46,7 +51,7 @@ public final class LockAttempt {
      */
     public CompletableFuture<Boolean> abort() {
         LockQueue.Acquisition inQueue;
-        CompletableFuture<Boolean> outcome = new CompletableFuture<>();
+        CompletableFuture<Boolean> outcomeOfAbort = new CompletableFuture<>();
         synchronized (this) {
             switch (stage) {
                 case DONE:
@@ -57,12 +62,12 @@ public final class LockAttempt {
                     stage = Stage.ABORTED;
                     abortOutcome = CompletableFuture.completedFuture(true);
                     turn.cancel(false); // if the turn came meanwhile, admitted() sees ABORTED and passes it on
-                    result.completeExceptionally(new CancellationException("lock wait aborted"));
+                    fail(new CancellationException("lock wait aborted"));
                     unused.run();
                     return abortOutcome;
                 default:
                     stage = Stage.ABORTED;
-                    abortOutcome = outcome;
+                    abortOutcome = outcomeOfAbort;
                     inQueue = acquisition;
             }
         }
@@ -70,15 +75,15 @@ public final class LockAttempt {
             if (undone == null || undone) {
                 // keep a real failure that came first (lease lost, etcd error) rather than report a plain abort
                 Throwable cause = inQueue.result().handle((held, failure) -> failure).join();
-                result.completeExceptionally(cause != null ? cause : new CancellationException("lock wait aborted"));
+                fail(cause != null ? cause : new CancellationException("lock wait aborted"));
                 leaveGate();
-                outcome.complete(true);
+                outcomeOfAbort.complete(true);
             } else {
-                result.complete(inQueue.result().join());
-                outcome.complete(false);
+                succeed(inQueue.result().join());
+                outcomeOfAbort.complete(false);
             }
         });
-        return outcome;
+        return outcomeOfAbort;
     }
 
     /** The session's lease ended ({@code failure} null: closed by its owner): end the attempt at once. */
@@ -90,7 +95,7 @@ public final class LockAttempt {
                 abortOutcome = CompletableFuture.completedFuture(true);
                 turn.cancel(false);
                 RuntimeException why = LockQueue.whyEnded(lease, policy.queue());
-                result.completeExceptionally(why != null ? why : LockQueue.sessionClosed(policy.queue()));
+                fail(why != null ? why : LockQueue.sessionClosed(policy.queue()));
                 unused.run();
                 return;
             }
@@ -125,11 +130,23 @@ public final class LockAttempt {
             stage = Stage.DONE;
         }
         if (failure != null) {
-            result.completeExceptionally(failure); // before the gate lets the next attempt in
+            fail(failure); // before the gate lets the next attempt in
             acquisition.keyGone().whenComplete((v, t) -> leaveGate());
         } else {
-            result.complete(held);
+            succeed(held);
         }
+    }
+
+    private void succeed(LockQueue.Held held) {
+        outcome.accept(held, null);
+        result.complete(held);
+    }
+
+    private void fail(Throwable failure) {
+        if (!result.isDone()) {
+            outcome.accept(null, failure);
+        }
+        result.completeExceptionally(failure);
     }
 
     private void leaveGate() {

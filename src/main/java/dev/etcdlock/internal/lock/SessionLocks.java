@@ -1,6 +1,10 @@
 package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.EtcdLockException;
+import dev.etcdlock.LockListener;
+import dev.etcdlock.internal.events.LockEvents;
+import dev.etcdlock.internal.events.LockLabel;
 import dev.etcdlock.internal.lease.Lease;
 import java.util.List;
 import java.util.Set;
@@ -9,10 +13,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
-/** The lock side of one session: its lease, and a local gate per lock name so its threads take turns. */
+/**
+ * The lock side of one session: its lease, a local gate per lock name so its threads take turns, and what it holds
+ * ({@link SessionHolds}, which reports acquisitions, releases and losses).
+ */
 public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
+    private final SessionHolds holds;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
     /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
@@ -20,10 +28,16 @@ public final class SessionLocks {
     private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
 
     public SessionLocks(LockQueue queue, Lease lease) {
+        this(queue, lease, LockEvents.JFR_ONLY);
+    }
+
+    public SessionLocks(LockQueue queue, Lease lease, LockEvents events) {
         this.queue = queue;
         this.lease = lease;
+        this.holds = new SessionHolds(lease, events);
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
+            holds.leaseEnded(failure);
             for (LockAttempt attempt : List.copyOf(attempts)) {
                 attempt.leaseEnded(failure);
             }
@@ -63,8 +77,21 @@ public final class SessionLocks {
      *     lock asking for the write lock of the same name): it would wait behind itself
      */
     public LockAttempt lock(QueuePolicy policy) {
+        return lock(policy, labelOf(policy));
+    }
+
+    /** As {@link #lock(QueuePolicy)}, reported under {@code label}. */
+    public LockAttempt lock(QueuePolicy policy, LockLabel label) {
         ByteString prefix = policy.queue();
-        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix));
+        long start = System.nanoTime();
+        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix),
+                (held, failure) -> {
+                    if (held != null) {
+                        holds.acquired(label, held, start);
+                    } else {
+                        holds.notAcquired(label, start, failure);
+                    }
+                });
         attempts.add(attempt);
         attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
         if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
@@ -79,7 +106,13 @@ public final class SessionLocks {
      * @throws IllegalStateException as {@link #lock(QueuePolicy)}
      */
     public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy) {
+        return tryLock(policy, labelOf(policy));
+    }
+
+    /** As {@link #tryLock(QueuePolicy)}, reported under {@code label}. */
+    public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy, LockLabel label) {
         ByteString prefix = policy.queue();
+        long start = System.nanoTime();
         LocalGate gate = retainGate(policy);
         if (!gate.tryEnter()) {
             releaseGate(prefix);
@@ -89,6 +122,11 @@ public final class SessionLocks {
             if (held == null) {
                 gate.leave();
                 releaseGate(prefix);
+                if (failure != null) {
+                    holds.notAcquired(label, start, failure);
+                }
+            } else {
+                holds.acquired(label, held, start); // before the caller gets it
             }
         });
     }
@@ -98,7 +136,24 @@ public final class SessionLocks {
         return queue.release(held).whenComplete((ok, failure) -> {
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
+            if (failure == null) {
+                holds.unlocked(held, ok);
+            } // else unknown: the key stays, or goes with the lease, whose loss is reported then
         });
+    }
+
+    /**
+     * A holder saw its key deleted (an election's leader, through its watch): reports the loss unless its release
+     * or another loss was reported first. Any thread.
+     */
+    public void lost(LockQueue.Held held, EtcdLockException why) {
+        holds.lost(held, why);
+    }
+
+    /** For callers that give no label (tests of the engine): a mutex named after the queue. */
+    private static LockLabel labelOf(QueuePolicy policy) {
+        String queue = policy.queue().toStringUtf8();
+        return new LockLabel(LockListener.Kind.MUTEX, queue.substring(0, queue.length() - 1));
     }
 
     /** Number of lock names with a gate in use, for tests: gates go when nobody holds or waits. */

@@ -3,6 +3,7 @@ package dev.etcdlock.internal.watch;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.Ticker;
+import dev.etcdlock.internal.events.JfrEvents;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.WatchCancelRequest;
 import dev.etcdlock.internal.proto.WatchCreateRequest;
@@ -92,6 +93,8 @@ public final class WatchMultiplexer {
     private long lastWatchId;
     private boolean reopenScheduled;
     private boolean closed;
+    /** When the current stream was opened. */
+    private long streamOpenedNanos;
     /** When the current stream last delivered anything. */
     private long lastHeardNanos;
     /** Since when the current stream owes an answer (to a progress request, or a new stream's creates), or NONE. */
@@ -438,6 +441,7 @@ public final class WatchMultiplexer {
         }
         // the creates are this stream's first probe: a member that takes them and says nothing is as dead
         lastHeardNanos = ticker.nanoTime();
+        streamOpenedNanos = lastHeardNanos;
         awaitingSinceNanos = lastHeardNanos;
         probedAgain = false;
         answeredOnce = false;
@@ -559,6 +563,7 @@ public final class WatchMultiplexer {
             return;
         }
         int live = 0;
+        long resumeFrom = Long.MAX_VALUE;
         for (List<Watch> watches : List.copyOf(bySpec.values())) {
             for (Watch watch : List.copyOf(watches)) {
                 if (watch.subscribers.isEmpty()) {
@@ -570,6 +575,7 @@ public final class WatchMultiplexer {
                 } else {
                     watch.state = State.RESUMING;
                     live++;
+                    resumeFrom = Math.min(resumeFrom, watch.nextRevision);
                 }
             }
         }
@@ -577,6 +583,9 @@ public final class WatchMultiplexer {
             return;
         }
         LOG.log(System.Logger.Level.INFO, "watch stream broke (" + t + "); resuming " + live + " watch(es)");
+        if (JfrEvents.watchReconnectEnabled()) {
+            JfrEvents.watchReconnect(String.valueOf(t), ticker.nanoTime() - streamOpenedNanos, live, resumeFrom);
+        }
         reopenScheduled = true;
         engine.schedule(() -> {
             reopenScheduled = false;
