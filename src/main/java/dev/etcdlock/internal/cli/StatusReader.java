@@ -50,6 +50,11 @@ final class StatusReader {
     private final Engine engine;
     private final String name;
     private final ByteString prefix;
+    /**
+     * Start revisions found, by holder key and create revision: a holder holds until its key goes, so under --watch
+     * each is searched once, not at every change.
+     */
+    private final Map<KeyValue, Since> found = new HashMap<>();
 
     StatusReader(Engine engine, String name) {
         this.engine = engine;
@@ -83,11 +88,25 @@ final class StatusReader {
         calls.forEach((id, call) -> ttls.put(id, call.join().getTTL()));
 
         Map<ByteString, Since> since = new HashMap<>();
+        Map<KeyValue, Since> stillHolding = new HashMap<>();
         List<QueueView.Entry> holders = view.holders();
         for (QueueView.Entry holder : holders.subList(0, Math.min(holders.size(), MAX_SINCE_SEARCHES))) {
-            since.put(holder.kv().getKey(), since(view, holder.kv(), revision));
+            KeyValue id = identity(holder.kv());
+            Since s = found.get(id);
+            if (s == null) {
+                s = since(view, holder.kv(), revision);
+            }
+            stillHolding.put(id, s);
+            since.put(holder.kv().getKey(), s);
         }
+        found.clear();
+        found.putAll(stillHolding);
         return new Snapshot(view, revision, Map.copyOf(ttls), Map.copyOf(since));
+    }
+
+    /** A key's identity across reads: its name and create revision (a key made again is another holder). */
+    private static KeyValue identity(KeyValue kv) {
+        return KeyValue.newBuilder().setKey(kv.getKey()).setCreateRevision(kv.getCreateRevision()).build();
     }
 
     /** The first revision in [create revision, now] at which {@code holder} held; see the class comment. */
