@@ -11,6 +11,7 @@ import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.LockHandle;
 import dev.etcdlock.ReadWriteLock;
 import dev.etcdlock.Session;
+import dev.etcdlock.chaos.TcpProxy;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.KeyValue;
 import dev.etcdlock.internal.proto.PutRequest;
@@ -19,6 +20,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -292,6 +294,61 @@ class StatusCommandTest {
                 assertTrue(free != null && free.matches("rev \\d+: holder " + Pattern.quote(k2)
                         + " left after holding \\d.* \\| free"), free);
                 assertTrue(p.isAlive(), "--watch goes on until stopped");
+            } finally {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * The watch of {@code --watch} is cut off (its member refuses connections) while the holder changes and etcd
+     * compacts past the change: when the watch comes back its events are gone, so status reads the state again and
+     * still prints the holder change, and goes on watching.
+     */
+    @Test
+    void watchSurvivesCompactionOfTheEventsItMissed() throws Exception {
+        String name = "/status-test/watch-compacted";
+        try (TcpProxy proxy = TcpProxy.start(URI.create(etcd.clientEndpoints().get(0)));
+             Session s1 = client.newSession(Duration.ofSeconds(10));
+             Session s2 = client.newSession(Duration.ofSeconds(10));
+             Engine admin = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
+            LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
+            CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync();
+            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            String k2 = name + "/" + Long.toHexString(s2.leaseId());
+
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "status", name, "--watch", "--endpoints", proxy.endpoint())
+                    .redirectError(dir.resolve("stderr").toFile())
+                    .start();
+            BlockingQueue<String> lines = lines(p);
+            try {
+                String first = lines.poll(20, TimeUnit.SECONDS);
+                assertTrue(first != null && first.contains("held by " + held.key()), () -> first + " "
+                        + readQuietly(dir.resolve("stderr")));
+
+                proxy.refuse();
+                held.unlock();
+                LockHandle secondHeld = second.get(5, TimeUnit.SECONDS);
+                long revision = admin.kv().put(PutRequest.newBuilder()
+                        .setKey(ByteString.copyFromUtf8("/status-test/elsewhere")).build()).join().getHeader()
+                        .getRevision();
+                admin.kv().compact(revision).join();
+                assertEquals(null, lines.poll(300, TimeUnit.MILLISECONDS), "nothing can come while cut off");
+                proxy.pass();
+
+                String change = lines.poll(15, TimeUnit.SECONDS);
+                System.out.println("status --watch after the compaction: " + change);
+                assertTrue(change != null && change.contains("holder " + held.key() + " left")
+                        && change.contains(k2 + " holds (token " + secondHeld.fencingToken() + ")"),
+                        () -> change + " " + readQuietly(dir.resolve("stderr")));
+
+                secondHeld.unlock();
+                String free = lines.poll(10, TimeUnit.SECONDS);
+                assertTrue(free != null && free.endsWith("| free"), () -> free + " "
+                        + readQuietly(dir.resolve("stderr")));
             } finally {
                 p.destroy();
                 p.waitFor(10, TimeUnit.SECONDS);
