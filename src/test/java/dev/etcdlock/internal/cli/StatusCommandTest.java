@@ -356,6 +356,48 @@ class StatusCommandTest {
         }
     }
 
+    /** On a terminal, --watch redraws the whole table at each change; an interrupt (as Ctrl-C) ends it with 130. */
+    @Test
+    void watchOnATerminalRedrawsTheTable() throws Exception {
+        String name = "/status-test/watch-tty";
+        try (Session s1 = client.newSession(Duration.ofSeconds(10));
+             Session s2 = client.newSession(Duration.ofSeconds(10))) {
+            LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
+            CompletableFuture<CliRun> result = new CompletableFuture<>();
+            Thread watcher = new Thread(() -> result.complete(CliRun.of(true, "status", name, "--watch",
+                    "--endpoints", endpoints)), "status-watch");
+            watcher.start();
+            try {
+                Thread.sleep(1000); // connected and watching: a local etcd answers in milliseconds
+                CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync(); // a change: a waiter joins
+                awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+                held.unlock();
+                second.get(5, TimeUnit.SECONDS).unlock();
+                Thread.sleep(500);
+                assertFalse(result.isDone(), () -> "--watch ended by itself: " + result.join());
+            } finally {
+                watcher.interrupt();
+            }
+            CliRun run = result.get(10, TimeUnit.SECONDS);
+            System.out.println("status --watch on a terminal:\n" + run.out().replace("\033", "<ESC>"));
+            assertEquals(130, run.code(), run::toString);
+            String[] screens = run.out().split("\033\\[H\033\\[2J", -1);
+            assertEquals("", screens[0], "every screen starts by clearing: " + run);
+            assertTrue(screens.length >= 3, "the first table and at least two redraws: " + run);
+            assertTrue(screens[1].startsWith(name + ": held, 0 waiting") && screens[1].contains(held.key()),
+                    screens[1]);
+            String last = screens[screens.length - 1];
+            assertTrue(last.startsWith(name + ": free"), last);
+            // the second's turn may fall between two reads (cues that come during a read are taken together):
+            // then one change tells of both leaving
+            String k2 = name + "/" + Long.toHexString(s2.leaseId());
+            assertTrue(last.contains("last change: holder " + k2 + " left")
+                    || last.contains("last change: holder " + held.key() + " left after holding >= ")
+                    && last.contains("waiter " + k2 + " left"), last);
+            assertTrue(last.endsWith("watching " + name + "/ (Ctrl-C to stop)\n"), last);
+        }
+    }
+
     static List<Arguments> badArguments() {
         return List.of(
                 Arguments.of(List.of(), "missing lock name"),
