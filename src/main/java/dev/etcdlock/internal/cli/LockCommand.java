@@ -8,6 +8,7 @@ import dev.etcdlock.LockNotHeldException;
 import dev.etcdlock.LockTimeoutException;
 import dev.etcdlock.Mutex;
 import dev.etcdlock.Session;
+import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.lease.LeaseManager;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,6 +53,8 @@ final class LockCommand {
                                   a crashed holder's lock is freed this long after its last keep-alive
               --timeout D         give up waiting for the lock after D (500ms, 10s, 2m; seconds if bare);
                                   default: wait forever
+              --wait-progress     while waiting, show the place in line and the time waited on one line of
+                                  stderr, redrawn in place; only on a terminal, silent otherwise
             %s
               -h, --help          this text
 
@@ -61,26 +64,29 @@ final class LockCommand {
 
     /** Parsed arguments; {@code timeout} null means wait forever. */
     record Config(String name, List<String> endpoints, Duration ttl, Duration timeout, List<String> command,
-                  boolean help, Options.Tls tls) {
+                  boolean help, Options.Tls tls, boolean waitProgress) {
     }
 
     private final Config config;
     private final PrintStream out;
     private final PrintStream err;
+    /** Whether the user looks at a terminal: only then is --wait-progress shown. */
+    private final boolean terminal;
 
-    private LockCommand(Config config, PrintStream out, PrintStream err) {
+    private LockCommand(Config config, PrintStream out, PrintStream err, boolean terminal) {
         this.config = config;
         this.out = out;
         this.err = err;
+        this.terminal = terminal;
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
         Config config = parse(args);
         if (config.help()) {
             out.println(USAGE);
             return 0;
         }
-        return new LockCommand(config, out, err).run();
+        return new LockCommand(config, out, err, terminal).run();
     }
 
     /** @throws IllegalArgumentException (exit 2) naming the bad or missing argument */
@@ -90,6 +96,7 @@ final class LockCommand {
         Duration ttl = DEFAULT_TTL;
         Duration timeout = null;
         Options.Tls tls = Options.Tls.NONE;
+        boolean waitProgress = false;
         List<String> command = List.of();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -104,7 +111,9 @@ final class LockCommand {
                 command = List.copyOf(Arrays.asList(args).subList(Math.min(i, args.length), args.length));
                 break;
             } else if (Options.isHelp(arg)) {
-                return new Config(null, List.of(), ttl, null, List.of(), true, Options.Tls.NONE);
+                return new Config(null, List.of(), ttl, null, List.of(), true, Options.Tls.NONE, false);
+            } else if (arg.equals("--wait-progress")) {
+                waitProgress = true;
             } else if (flag.equals("--endpoints") || flag.equals("--ttl") || flag.equals("--timeout")) {
                 value = flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1);
                 switch (flag) {
@@ -137,7 +146,7 @@ final class LockCommand {
         }
         List<String> eps = Options.withEnvDefault(endpoints);
         return new Config(name, tls.endpoints(eps.isEmpty() ? List.of(DEFAULT_ENDPOINT) : eps), ttl, timeout,
-                command, false, tls.checked());
+                command, false, tls.checked(), waitProgress);
     }
 
     private static Duration ttl(String value) {
@@ -166,12 +175,23 @@ final class LockCommand {
             Session session = client.newSession(config.ttl());
             Mutex mutex = session.mutex(config.name());
             LockHandle lock;
+            WaitProgress progress = config.waitProgress() && terminal
+                    ? WaitProgress.start(Engine.connect(Engine.Settings.of(config.endpoints())
+                            .withTls(config.tls().files())), config.name(), session.leaseId(), err)
+                    : null;
             try {
                 lock = config.timeout() == null ? mutex.lock() : mutex.lock(config.timeout());
+                if (progress != null) {
+                    progress.stop(true);
+                }
             } catch (LockTimeoutException e) {
                 err.println("etcd-lock: lock " + config.name() + " is held by someone else: not acquired within "
                         + Durations.format(config.timeout()) + " (--timeout); nothing was left in etcd");
                 return EXIT_NOT_ACQUIRED;
+            } finally {
+                if (progress != null) {
+                    progress.close();
+                }
             }
             return config.command().isEmpty() ? hold(session, lock) : runCommand(session, lock, stopper);
         } catch (LeaseLostException e) {

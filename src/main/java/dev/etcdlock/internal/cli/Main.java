@@ -17,7 +17,14 @@ public final class Main {
         System.exit(run(args, System.out, System.err));
     }
 
+    /** As {@link #run(String[], PrintStream, PrintStream, boolean)} with the JVM's own answer to "a terminal?". */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        // Java 17: a console exists only when both stdin and stdout are terminals, so piped output counts as none
+        return run(args, out, err, System.console() != null);
+    }
+
+    /** {@code terminal}: whether a person watches, so that output may redraw itself in place. */
+    static int run(String[] args, PrintStream out, PrintStream err, boolean terminal) {
         if (args.length == 0 || Options.isHelp(args[0]) || args[0].equals("help")) {
             usage(args.length == 0 ? err : out);
             return args.length == 0 ? 2 : 0;
@@ -27,7 +34,8 @@ public final class Main {
             return switch (args[0]) {
                 case "check" -> check(Options.parse(rest), out);
                 case "demo" -> DemoCommand.run(Options.parse(rest), out);
-                case "lock" -> LockCommand.run(rest, out, err);
+                case "lock" -> LockCommand.run(rest, out, err, terminal);
+                case "status" -> StatusCommand.run(rest, out, terminal);
                 default -> {
                     err.println("etcd-lock: unknown command '" + args[0] + "'");
                     usage(err);
@@ -77,11 +85,15 @@ public final class Main {
                            a watch that sees the lease's key go when the lease is revoked
                   demo     two app instances take turns on one lock; shows the wait and the fencing tokens
                   lock     lock <name> [--ttl N] [--timeout D] [--] [command args...]: a drop-in for
-                           etcdctl lock: run a command while holding the lock, or hold it until interrupted
+                           etcdctl lock: run a command while holding the lock, or hold it until interrupted;
+                           --wait-progress shows the place in line while waiting (on a terminal)
+                  status   status <name> [--watch] [--json]: the holder of a lock and its waiters in line, with
+                           leases, TTLs left and fencing tokens; also for etcdctl lock and Go's Mutex/Election;
+                           --watch follows changes until Ctrl-C
 
                 options:
                   --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start
-                                      a throwaway local etcd, lock uses 127.0.0.1:2379 as etcdctl does)
+                                      a throwaway local etcd, lock and status use 127.0.0.1:2379 as etcdctl)
                   --cacert FILE, --cert FILE, --key FILE
                                       TLS as with etcdctl: the CA to verify etcd with, a client certificate
                                       and its key

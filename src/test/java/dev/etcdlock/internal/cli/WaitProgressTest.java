@@ -1,0 +1,103 @@
+package dev.etcdlock.internal.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.etcdlock.EtcdKeys;
+import dev.etcdlock.EtcdLockClient;
+import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.LockHandle;
+import dev.etcdlock.Session;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** {@code lock --wait-progress}: a line redrawn with {@code \r} on a terminal, nothing at all otherwise. */
+class WaitProgressTest {
+    private static EtcdTestCluster etcd;
+    private static String endpoints;
+    private static EtcdLockClient client;
+
+    @BeforeAll
+    static void start() {
+        etcd = EtcdTestCluster.single();
+        endpoints = String.join(",", etcd.clientEndpoints());
+        client = EtcdLockClient.connect(endpoints);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @Test
+    void onATerminalTheLineShowsThePlaceInLineAndTheTimeWaited() throws Exception {
+        String name = "/progress-test/tty";
+        CliRun run = waitBehindAHolder(name, true);
+        String holderKey = run.out(); // see waitBehindAHolder
+        String err = run.err();
+        System.out.println("lock --wait-progress on a terminal wrote to stderr: "
+                + err.replace("\r", "\\r").replace("\n", "\\n"));
+
+        assertEquals(0, run.code(), run::toString);
+        Matcher waiting = Pattern.compile("\rwaiting for " + Pattern.quote(name) + ": position 1 \\(1 key ahead, "
+                + "behind " + Pattern.quote(holderKey) + "\\), waited (\\d+) s").matcher(err);
+        int lines = 0;
+        long lastWaited = -1;
+        while (waiting.find()) {
+            lines++;
+            long waited = Long.parseLong(waiting.group(1));
+            assertTrue(waited >= lastWaited, "the time waited only grows: " + err);
+            lastWaited = waited;
+        }
+        // held for 1.5 s: drawn when the place is known, then redrawn once a second for the time waited
+        assertTrue(lines >= 2, "expected the line drawn and redrawn: " + err);
+        assertTrue(lastWaited >= 1, err);
+        assertTrue(err.matches("(?s).*\r" + Pattern.quote(name) + ": acquired after [0-9.]+ m?s *\n"),
+                "ends with how long the wait was, on a line of its own: " + err);
+        assertTrue(!err.contains("\n") || err.indexOf('\n') == err.length() - 1, "one line, redrawn: " + err);
+    }
+
+    @Test
+    void withoutATerminalNothingIsPrinted() throws Exception {
+        CliRun run = waitBehindAHolder("/progress-test/pipe", false);
+        assertEquals(0, run.code(), run::toString);
+        assertEquals("", run.err(), run::toString);
+    }
+
+    /**
+     * Runs {@code lock <name> --wait-progress -- true} while a Java session holds {@code name}, releasing after
+     * 1.5 s. Returns the run with its stdout replaced by the holder's key.
+     */
+    private static CliRun waitBehindAHolder(String name, boolean terminal) throws Exception {
+        try (Session holder = client.newSession(Duration.ofSeconds(10))) {
+            LockHandle held = holder.mutex(name).lock(Duration.ofSeconds(5));
+            CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.of(terminal, "lock", name,
+                    "--endpoints", endpoints, "--wait-progress", "--timeout", "20s", "--", "true"));
+            try {
+                StatusCommandTest.awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2
+                        || run.isDone(), Duration.ofSeconds(10));
+                Thread.sleep(1500);
+                assertTrue(!run.isDone(), () -> "lock ended while the lock was held: " + run.join());
+                held.unlock();
+                CliRun result = run.get(10, TimeUnit.SECONDS);
+                assertEquals("", result.out(), result::toString);
+                assertEquals(List.of(), EtcdKeys.keysUnder(etcd.clientEndpoints(), name + "/"));
+                return new CliRun(result.code(), held.key(), result.err(), result.millis());
+            } finally {
+                run.cancel(true);
+            }
+        }
+    }
+}
