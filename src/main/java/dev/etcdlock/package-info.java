@@ -31,8 +31,10 @@
  *       {@code ReadWriteLock}, {@code Election}) and the handles ({@code LockHandle}, {@code Leadership}) are
  *       thread-safe. A {@link dev.etcdlock.Txn} is not: build and commit it on one thread.</li>
  *   <li>No thread per lock, per waiter or per client: etcd-lock's I/O runs on gRPC's shared Netty threads and one
- *       timer shared by every client of the JVM. Blocking methods block the calling thread only, so they work from virtual threads
- *       too.</li>
+ *       timer shared by every client of the JVM. Blocking methods block the calling thread only, so they work from
+ *       virtual threads too. A {@link dev.etcdlock.LockListener} is called on a shared pool of daemon threads
+ *       ({@code etcd-lock-listener}) that grows only while listeners have calls queued; idle threads end after a
+ *       minute.</li>
  *   <li>Futures and callbacks handed to the application ({@code lockAsync()}, {@code Session.lost()},
  *       {@code Leadership.lost()}, {@code Election.observe()}) complete on the common
  *       {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads.</li>
