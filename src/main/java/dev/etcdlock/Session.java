@@ -158,11 +158,13 @@ public final class Session implements AutoCloseable {
      * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
      * block. A lease lost before the session was closed keeps the exceptional completion.
      *
-     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
-     *     nothing in etcd, but every other caller would see it)
+     * @return a new future on every call, the caller's own: completing, cancelling or timing it out
+     *     ({@code orTimeout}) changes neither the session nor other callers' futures. Keep the one you got rather
+     *     than calling this again to poll: until the session ends, each pending future holds a small callback. To
+     *     poll, use {@link #isValid()}.
      */
     public CompletableFuture<Void> lost() {
-        return lost;
+        return Futures.copyOf(lost);
     }
 
     /**
