@@ -171,9 +171,9 @@ public final class Session implements AutoCloseable {
      * Revokes the lease, which deletes every lock key of this session in etcd: held locks are released, and waits
      * of this session end with {@link ClientClosedException}. One LeaseRevoke request, retried on other members
      * within the request timeout; blocks until answered, not interruptible. When etcd is unreachable, the lease
-     * expires after its TTL instead. After a lease loss it does nothing and sends nothing, and so after the client
-     * was closed (the client's close revoked the lease already), so that it may run after the client's close, as in a
-     * shutdown hook. A second call does nothing, even when the first one threw.
+     * expires after its TTL instead. It does nothing and sends nothing after a lease loss, or after the client was
+     * closed (whose close revoked the lease already), so it is safe in a try-with-resources block that outlives the
+     * client. A second call does nothing, even when the first one threw.
      *
      * <p>Handles of this session's locks are then released: their {@code unlock()} throws
      * {@link LockNotHeldException} saying so, and their {@code close()} returns quietly.
