@@ -20,7 +20,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * The ways to take a place in a queue (blocking, with a deadline, interruptible, without waiting, asynchronously),
@@ -109,12 +109,12 @@ final class Acquirer implements DistributedLock {
         try {
             return await(attempt, nanos);
         } catch (TimeoutException e) {
-            return giveUp(attempt, () -> new LockTimeoutException(what() + " not acquired within "
-                    + timeout.toMillis() + " ms; nothing was left in etcd"));
+            return giveUp(attempt, keyFate -> new LockTimeoutException(what() + " not acquired within "
+                    + timeout.toMillis() + " ms; " + keyFate));
         } catch (InterruptedException e) {
             try {
-                return giveUp(attempt, () -> new LockInterruptedException("interrupted while waiting for "
-                        + what() + "; nothing was left in etcd", e));
+                return giveUp(attempt, keyFate -> new LockInterruptedException("interrupted while waiting for "
+                        + what() + "; " + keyFate, e));
             } finally {
                 Thread.currentThread().interrupt();
             }
@@ -181,12 +181,18 @@ final class Acquirer implements DistributedLock {
     }
 
     /** Aborts the attempt; throws the error when undone, returns the lock when it was acquired meanwhile. */
-    private LockHandle giveUp(LockAttempt attempt, Supplier<RuntimeException> error) {
+    /** {@code error} is given what became of the waiter key, as far as the client knows. */
+    private LockHandle giveUp(LockAttempt attempt, Function<String, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = attempt.result().handle((held, failure) -> failure).join();
             cause = EtcdErrors.unwrap(cause);
             // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
-            throw cause instanceof CancellationException || cause == null ? error.get() : failure(cause);
+            if (cause instanceof CancellationException || cause == null) {
+                throw error.apply(attempt.keyMayRemain() ? "etcd could not be reached to delete its waiter key, "
+                        + "which may still be there: then it stays until the session is closed or its lease expires, "
+                        + "and waiters behind it wait until then" : "nothing was left in etcd");
+            }
+            throw failure(cause);
         }
         return handle(attempt.result().join());
     }

@@ -48,8 +48,10 @@ public interface DistributedLock {
      *
      * @param timeout how long to wait; the call may return about one round trip later, once the waiter key is gone
      * @return the handle of the held lock; release it with {@link LockHandle#close()}
-     * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
-     * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
+     * @throws LockTimeoutException when the time passes first; the waiter key is deleted by then (if etcd cannot be
+     *     reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     * @throws LockInterruptedException when the thread is interrupted; the waiter key is deleted as on a timeout,
+     *     the flag set again
      * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use {@link #tryLock()})
      * @throws NullPointerException when the timeout is null
      * @throws LeaseLostException at once when the session's lease is lost, before or while waiting

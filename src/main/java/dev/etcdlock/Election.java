@@ -22,7 +22,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
  * Leader election on a name through a {@link Session}, with the keys and semantics of Go's
@@ -139,8 +139,10 @@ public final class Election {
      * @param value the candidate's value, stored as UTF-8 in its key
      * @param timeout how long to wait; the call may return about one round trip later, once the key is gone
      * @return the term won; resign it with {@link Leadership#close()}
-     * @throws LockTimeoutException when the time passes first; the candidate key is gone by then
-     * @throws LockInterruptedException when the thread is interrupted; the key is gone, the flag set again
+     * @throws LockTimeoutException when the time passes first; the candidate key is deleted by then (if etcd cannot
+     *     be reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     * @throws LockInterruptedException when the thread is interrupted; the key is deleted as on a timeout, the flag
+     *     set again
      * @throws LeaseLostException at once when the session's lease is lost while waiting
      * @throws ClientClosedException when the session or the client is closed
      * @throws EtcdUnavailableException when etcd cannot be reached to campaign (within the request timeout)
@@ -159,12 +161,12 @@ public final class Election {
         try {
             return await(attempt, timeout.toNanos(), value);
         } catch (TimeoutException e) {
-            return giveUp(attempt, value, () -> new LockTimeoutException("not elected leader of " + name
-                    + " within " + timeout.toMillis() + " ms; nothing was left in etcd"));
+            return giveUp(attempt, value, keyFate -> new LockTimeoutException("not elected leader of " + name
+                    + " within " + timeout.toMillis() + " ms; " + keyFate));
         } catch (InterruptedException e) {
             try {
-                return giveUp(attempt, value, () -> new LockInterruptedException("interrupted while campaigning "
-                        + "in election " + name + "; nothing was left in etcd", e));
+                return giveUp(attempt, value, keyFate -> new LockInterruptedException("interrupted while "
+                        + "campaigning in election " + name + "; " + keyFate, e));
             } finally {
                 Thread.currentThread().interrupt();
             }
@@ -303,12 +305,17 @@ public final class Election {
     }
 
     /** Aborts the attempt; throws the error when undone, returns the term when it was won meanwhile. */
-    private Leadership giveUp(LockAttempt attempt, String value,
-            Supplier<RuntimeException> error) {
+    /** {@code error} is given what became of the candidate key, as far as the client knows. */
+    private Leadership giveUp(LockAttempt attempt, String value, Function<String, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());
             // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
-            throw cause instanceof CancellationException || cause == null ? error.get() : failure(cause);
+            if (cause instanceof CancellationException || cause == null) {
+                throw error.apply(attempt.keyMayRemain() ? "etcd could not be reached to delete its candidate key, "
+                        + "which may still be there: then it stays until the session is closed or its lease expires, "
+                        + "and candidates behind it wait until then" : "nothing was left in etcd");
+            }
+            throw failure(cause);
         }
         return elected(attempt.result().join(), value);
     }

@@ -172,8 +172,10 @@ public final class EtcdLockClient implements AutoCloseable {
      * throws; an interrupt while it waits for the revocations cuts the wait short and is kept in the thread's flag.
      *
      * <p>Afterwards, sessions' {@link Session#lost()} complete normally, handles' {@code isHeld()} return false, and
-     * calls that need etcd throw {@link ClientClosedException}, including {@link Session#close()} and
-     * {@link LockHandle#unlock()}/{@link LockHandle#close()} of handles still open: close those before the client.
+     * calls that need etcd throw {@link ClientClosedException}. Closing what is still open is safe and sends
+     * nothing: {@link Session#close()}, {@link LockHandle#close()} and {@link Leadership#close()} do nothing, while
+     * {@link LockHandle#unlock()} and {@link Leadership#resign()} throw {@link LockNotHeldException}, as this close
+     * released the lock or ended the term.
      */
     @Override
     public void close() {

@@ -141,11 +141,13 @@ public final class Leadership implements AutoCloseable {
      * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
      * this session campaign on the name again.
      *
-     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
-     *     nothing in etcd, but every other caller would see it)
+     * @return a new future on every call, the caller's own: completing, cancelling or timing it out
+     *     ({@code orTimeout}) changes neither the term nor other callers' futures. Keep the one you got rather than
+     *     calling this again to poll: until the term ends, each pending future holds a small callback. To poll, use
+     *     {@link #isHeld()}.
      */
     public CompletableFuture<Void> lost() {
-        return lost;
+        return Futures.copyOf(lost);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.etcdlock;
 
+import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
@@ -96,47 +97,77 @@ public final class LockHandle implements AutoCloseable {
      * until answered; not interruptible. After the lease was lost only in the client's view (the keep-alives went
      * unanswered) while etcd still has the key, this still deletes it and returns normally.
      *
-     * @throws LockNotHeldException when called a second time, or when the key is gone: the lease expired or was
-     *     revoked (by a lease loss, or by closing the session), so someone else may hold the lock now
+     * <p>After the session or the client was closed, the lock was released by that close (its lease revoked, or left
+     * to expire when etcd could not be told): this throws {@link LockNotHeldException} saying so, and sends nothing
+     * once the client is closed.
+     *
+     * @throws LockNotHeldException when called a second time; when the session or the client was closed before;
+     *     or when the key is gone: the lease expired or was revoked by someone else, or the key was deleted, so
+     *     someone else may hold the lock now (the message tells which)
      * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease,
      *     and a later call throws {@link LockNotHeldException} as a second call
-     * @throws ClientClosedException when the client is closed (its close already released the lock); a later call
-     *     throws {@link LockNotHeldException} as a second call
+     * @throws ClientClosedException when the client is being closed at that very moment, with the lease still alive
+     *     (the close goes on to revoke it); a later call throws {@link LockNotHeldException} as a second call
      */
     public void unlock() {
         if (!released.compareAndSet(false, true)) {
             throw new LockNotHeldException("lock " + key() + " was already released by this handle");
         }
+        release();
+    }
+
+    /**
+     * Releases the lock as {@link #unlock()} does, if this handle has not released it yet, and never throws for a
+     * lock that is no longer held: one lost before is logged as a warning (someone else may have held it), one
+     * released by closing the session or the client only at debug level, as that is no news. A second call does
+     * nothing; so it may run after the session's or the client's close, as in a shutdown hook.
+     *
+     * @throws EtcdUnavailableException as {@link #unlock()}: etcd could not be reached, the key goes with the lease
+     */
+    @Override
+    public void close() {
+        if (!released.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            release();
+        } catch (LockNotHeldException e) {
+            LOG.log(locks.lease().endedByOwner() ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
+                    e.getMessage());
+        } catch (ClientClosedException e) {
+            // the client is being closed right now: its close revokes the lease, which releases the lock
+            LOG.log(System.Logger.Level.DEBUG, () -> "lock " + key() + " is released by the client's close: " + e);
+        }
+    }
+
+    /** Deletes the key if it is still ours; throws when it is not, saying whether a close or a loss took it. */
+    private void release() {
+        Lease lease = locks.lease();
         boolean deleted;
         try {
             deleted = locks.unlock(held).join();
         } catch (RuntimeException e) {
-            throw EtcdErrors.toException(e, "unlock of " + key(), true);
+            RuntimeException failure = EtcdErrors.toException(e, "unlock of " + key(), true);
+            // Our own close ended the lease, or the client's close failed this call after every lease had ended
+            // (revoked by it, or lost before): either way nothing is left to release, so say why it is not held.
+            if (lease.endedByOwner() || (failure instanceof ClientClosedException && lease.done().isDone())) {
+                throw notHeld(lease);
+            }
+            throw failure;
         }
         if (!deleted) {
-            throw new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was lost "
-                    + "before unlock: the session's lease expired or was revoked, and someone else may have held it");
+            throw notHeld(lease);
         }
     }
 
-    /**
-     * Releases the lock as {@link #unlock()} does, if this handle has not released it yet; a lock lost before (or
-     * released by closing the session) is logged as a warning, not thrown. A second call does nothing.
-     *
-     * @throws EtcdUnavailableException as {@link #unlock()}: etcd could not be reached, the key goes with the lease
-     * @throws ClientClosedException when the client was closed first (its close already released the lock): close
-     *     handles before their client
-     */
-    @Override
-    public void close() {
-        if (released.get()) {
-            return;
+    private LockNotHeldException notHeld(Lease lease) {
+        if (lease.endedByOwner()) {
+            return new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was "
+                    + "released when its session or client was closed, before this unlock");
         }
-        try {
-            unlock();
-        } catch (LockNotHeldException e) {
-            LOG.log(System.Logger.Level.WARNING, e.getMessage());
-        }
+        return new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was lost "
+                + "before unlock: the session's lease expired or was revoked, or the key was deleted, and someone "
+                + "else may have held it");
     }
 
     LockQueue.Held held() {

@@ -2,8 +2,8 @@ package dev.etcdlock;
 
 /**
  * The lock, permit or election was not acquired within the given time. The waiter's key has been removed from etcd
- * before this is thrown, so nothing is left behind (if etcd could not be reached for that delete, the key goes with
- * the session's lease); retry later or with a longer timeout.
+ * before this is thrown, so nothing is left behind; if etcd could not be reached for that delete, the message says
+ * so, and the key stays until the session is closed or its lease expires. Retry later or with a longer timeout.
  */
 public class LockTimeoutException extends EtcdLockException {
     private static final long serialVersionUID = 1L;

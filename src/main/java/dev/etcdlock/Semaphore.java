@@ -116,8 +116,10 @@ public final class Semaphore {
      *
      * @param timeout how long to wait; the call may return about one round trip later, once the waiter key is gone
      * @return the permit; give it back with {@link LockHandle#close()}
-     * @throws LockTimeoutException when the time passes first; the waiter key is gone by then
-     * @throws LockInterruptedException when the thread is interrupted; the waiter key is gone, the flag set again
+     * @throws LockTimeoutException when the time passes first; the waiter key is deleted by then (if etcd cannot be
+     *     reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     * @throws LockInterruptedException when the thread is interrupted; the waiter key is deleted as on a timeout,
+     *     the flag set again
      * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use
      *     {@link #tryAcquire()})
      * @throws NullPointerException when the timeout is null

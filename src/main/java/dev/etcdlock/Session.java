@@ -158,25 +158,27 @@ public final class Session implements AutoCloseable {
      * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
      * block. A lease lost before the session was closed keeps the exceptional completion.
      *
-     * @return the same future on every call, shared by every caller: do not complete or cancel it (that changes
-     *     nothing in etcd, but every other caller would see it)
+     * @return a new future on every call, the caller's own: completing, cancelling or timing it out
+     *     ({@code orTimeout}) changes neither the session nor other callers' futures. Keep the one you got rather
+     *     than calling this again to poll: until the session ends, each pending future holds a small callback. To
+     *     poll, use {@link #isValid()}.
      */
     public CompletableFuture<Void> lost() {
-        return lost;
+        return Futures.copyOf(lost);
     }
 
     /**
      * Revokes the lease, which deletes every lock key of this session in etcd: held locks are released, and waits
      * of this session end with {@link ClientClosedException}. One LeaseRevoke request, retried on other members
      * within the request timeout; blocks until answered, not interruptible. When etcd is unreachable, the lease
-     * expires after its TTL instead. After a lease loss it does nothing and sends nothing. A second call does
-     * nothing, even when the first one threw.
+     * expires after its TTL instead. It does nothing and sends nothing after a lease loss, or after the client was
+     * closed (whose close revoked the lease already), so it is safe in a try-with-resources block that outlives the
+     * client. A second call does nothing, even when the first one threw.
      *
      * <p>Handles of this session's locks are then released: their {@code unlock()} throws
-     * {@link LockNotHeldException}, and their {@code close()} logs that and returns.
+     * {@link LockNotHeldException} saying so, and their {@code close()} returns quietly.
      *
      * @throws EtcdUnavailableException when etcd could not be told (the locks are then freed by the TTL)
-     * @throws ClientClosedException when the client was closed first (its close already revoked the lease)
      */
     @Override
     public void close() {

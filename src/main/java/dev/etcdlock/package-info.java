@@ -56,8 +56,9 @@
  *       cancelled future release it again.</li>
  *   <li><b>Timeout</b> (the methods taking a {@link java.time.Duration}): {@link dev.etcdlock.LockTimeoutException}.
  *       The waiter key is deleted before the exception is thrown, so the call returns about one round trip (more while
- *       an enqueue Txn is still on its way) after the timeout. If the wait had already failed when the time ran out
- *       (lease lost, etcd error), that failure is thrown instead. A non-positive timeout is refused with
+ *       an enqueue Txn is still on its way) after the timeout. When etcd cannot be reached for that delete, the call
+ *       returns once the request timeout has run out, and the message says the key stays (see below). If the wait
+ *       had already failed when the time ran out (lease lost, etcd error), that failure is thrown instead. A non-positive timeout is refused with
  *       {@link java.lang.IllegalArgumentException}; {@code tryLock()}/{@code tryAcquire()} is the call that never
  *       waits.</li>
  *   <li><b>Interruption</b>: {@code lock()}, {@code acquire()} and {@code campaign(value)} are not interruptible:

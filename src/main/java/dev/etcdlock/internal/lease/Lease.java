@@ -55,6 +55,14 @@ public final class Lease {
     }
 
     /**
+     * True once its owner ended it through the manager (a session's or the client's close), whether or not etcd could
+     * be told: its keys are gone, or go when the TTL runs out, by the owner's will rather than by a loss.
+     */
+    public boolean endedByOwner() {
+        return state == State.REVOKED;
+    }
+
+    /**
      * Completes normally when the lease was revoked through the manager, exceptionally with a
      * {@link dev.etcdlock.LeaseLostException} when it was lost. Dependent actions run in the serial context, possibly
      * on a Netty thread: they must not block.

@@ -123,8 +123,9 @@ public final class LeaseManager {
 
     /**
      * Stops keeping the lease alive and revokes it in etcd, which deletes every key attached to it. Completes
-     * {@link Lease#done()} normally. Revoking a lease that is already gone succeeds. When etcd cannot be reached, the
-     * returned future fails and the lease ends by itself when its TTL runs out.
+     * {@link Lease#done()} normally. Revoking a lease that is already gone succeeds, and so does revoking one that has
+     * ended here already (lost, revoked before, or revoked by {@link #close(Duration)}), without sending anything.
+     * When etcd cannot be reached, the returned future fails and the lease ends by itself when its TTL runs out.
      */
     public CompletableFuture<Void> revoke(Lease lease) {
         CompletableFuture<Void> result = new CompletableFuture<>();
@@ -132,6 +133,10 @@ public final class LeaseManager {
             engine.execute(() -> revokeNow(lease, result));
         } catch (RejectedExecutionException stopped) {
             // the engine has stopped: nothing else touches the lease any more
+            if (lease.state() != Lease.State.ACTIVE) {
+                result.complete(null); // the client's close revoked it, or it was lost before
+                return result;
+            }
             end(lease, Lease.State.REVOKED, null);
             result.completeExceptionally(closedException());
         }
@@ -139,7 +144,8 @@ public final class LeaseManager {
     }
 
     private void revokeNow(Lease lease, CompletableFuture<Void> result) {
-        if (lease.state() == Lease.State.LOST) {
+        if (lease.state() != Lease.State.ACTIVE) {
+            // lost, or revoked already (by the client's close, whose request is its own): nothing left to do here
             result.complete(null);
             return;
         }

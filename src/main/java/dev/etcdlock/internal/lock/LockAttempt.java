@@ -86,6 +86,18 @@ public final class LockAttempt {
         return outcomeOfAbort;
     }
 
+    /**
+     * After {@link #abort()} completed with true: whether the waiter key may still be in etcd, its delete having got
+     * no answer; if it is there, it goes when the session is closed or its lease expires.
+     */
+    public boolean keyMayRemain() {
+        LockQueue.Acquisition inQueue;
+        synchronized (this) {
+            inQueue = acquisition;
+        }
+        return inQueue != null && inQueue.keyMayRemain();
+    }
+
     /** The session's lease ended ({@code failure} null: closed by its owner): end the attempt at once. */
     void leaseEnded(Throwable failure) {
         LockQueue.Acquisition inQueue;

@@ -57,6 +57,7 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class LockQueue {
     private static final int STALE_KEY_RETRIES = 3;
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+    private static final CompletableFuture<Boolean> REMOVED = CompletableFuture.completedFuture(true);
 
     private final Kv kv;
     private final WatchMultiplexer watches;
@@ -216,30 +217,33 @@ public final class LockQueue {
                 .build();
     }
 
-    /** Deletes {@code key} only while it carries {@code nonce}. Never fails; a repeat is harmless. */
-    private CompletableFuture<Void> removeIfOurs(ByteString key, ByteString nonce) {
+    /**
+     * Deletes {@code key} only while it carries {@code nonce}. Never fails; a repeat is harmless. Completes with
+     * whether etcd answered (the key is surely not ours any more), false when it could not be reached.
+     */
+    private CompletableFuture<Boolean> removeIfOurs(ByteString key, ByteString nonce) {
         TxnRequest txn = TxnRequest.newBuilder()
                 .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.VALUE)
                         .setResult(Compare.CompareResult.EQUAL).setValue(nonce))
                 .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)))
                 .build();
-        return kv.idempotentTxn(txn).handle((r, t) -> null);
+        return kv.idempotentTxn(txn).handle((r, t) -> t == null);
     }
 
-    /** Deletes {@code key} only while it is the version created at {@code createRevision}. Never fails. */
-    private CompletableFuture<Void> removeIfCreatedAt(ByteString key, long createRevision) {
-        return kv.idempotentTxn(deleteIfCreatedAt(key, createRevision)).handle((r, t) -> null);
+    /** Deletes {@code key} only while it is the version created at {@code createRevision}. As removeIfOurs. */
+    private CompletableFuture<Boolean> removeIfCreatedAt(ByteString key, long createRevision) {
+        return kv.idempotentTxn(deleteIfCreatedAt(key, createRevision)).handle((r, t) -> t == null);
     }
 
     /**
      * Deletes whatever version of {@code key} is there: only for a session's own key while its gate holds the
-     * session's next attempt on the queue back (see the class doc). Never fails.
+     * session's next attempt on the queue back (see the class doc). As removeIfOurs.
      */
-    private CompletableFuture<Void> removeLeftover(ByteString key) {
+    private CompletableFuture<Boolean> removeLeftover(ByteString key) {
         return kv.range(RangeRequest.newBuilder().setKey(key).build())
-                .thenCompose(r -> r.getKvsList().isEmpty() ? DONE
+                .thenCompose(r -> r.getKvsList().isEmpty() ? REMOVED
                         : removeIfCreatedAt(key, r.getKvs(0).getCreateRevision()))
-                .handle((v, t) -> null);
+                .handle((removed, t) -> t == null && removed);
     }
 
     /** One waiter, from its Txn to holding or giving up. In the serial context, except where said. */
@@ -262,9 +266,11 @@ public final class LockQueue {
         private WatchMultiplexer.Subscription subscription;
         private CompletableFuture<Boolean> aborted;
         /** The recipe's value: the one removal of this attempt's key (see the class doc), once started. */
-        private CompletableFuture<Void> removal;
+        private CompletableFuture<Boolean> removal;
         /** The recipe's value: set when the attempt failed, completes once its key is surely gone. */
         private volatile CompletableFuture<Void> keyGone;
+        /** Set before {@link #abort()} completes with true: its delete could not reach etcd. */
+        private volatile boolean keyMayRemain;
 
         Acquisition(QueuePolicy policy, Lease lease, boolean noWait) {
             this.policy = policy;
@@ -289,6 +295,15 @@ public final class LockQueue {
             return gone != null ? gone : DONE;
         }
 
+        /**
+         * After {@link #abort()} completed with true: whether the waiter key may still be in etcd, because its
+         * delete got no answer (etcd unreachable; the delete may still land later). If it is there, it stays until
+         * the session is closed or its lease expires. Any thread.
+         */
+        public boolean keyMayRemain() {
+            return keyMayRemain;
+        }
+
         /** Sends the enqueue Txn. Any thread. */
         public void start() {
             post(this::enqueue);
@@ -302,8 +317,9 @@ public final class LockQueue {
         }
 
         /**
-         * Gives up waiting and removes the waiter key. Completes with true once the wait is undone and the key gone,
-         * with false when the lock had already been acquired (the caller holds it and must release it). Any thread.
+         * Gives up waiting and removes the waiter key. Completes with true once the wait is undone and the key gone
+         * (or, when etcd could not be reached for the delete, left to the lease: {@link #keyMayRemain()}), with
+         * false when the lock had already been acquired (the caller holds it and must release it). Any thread.
          */
         public CompletableFuture<Boolean> abort() {
             CompletableFuture<Boolean> done = new CompletableFuture<>();
@@ -320,7 +336,10 @@ public final class LockQueue {
                 stopWatching();
                 result.completeExceptionally(new CancellationException("lock wait aborted"));
                 // wait for a Txn in flight first: a Put landing after the delete would stay behind
-                settled.thenCompose(v -> removeKey()).whenComplete((v, t) -> done.complete(true));
+                settled.thenCompose(v -> removeKey()).whenComplete((removed, t) -> {
+                    keyMayRemain = !Boolean.TRUE.equals(removed);
+                    done.complete(true);
+                });
             }, () -> done.complete(true)); // closed: the client revoked its leases, which removed the key
             return done;
         }
@@ -571,9 +590,9 @@ public final class LockQueue {
             if (result.isDone()) {
                 return;
             }
-            CompletableFuture<Void> removed = settled.thenCompose(v -> removeKey());
+            CompletableFuture<Boolean> removed = settled.thenCompose(v -> removeKey());
             if (!policy.nonceValue()) {
-                keyGone = removed;
+                keyGone = removed.thenApply(ok -> null);
             }
             result.completeExceptionally(error);
         }
@@ -586,9 +605,9 @@ public final class LockQueue {
         }
 
         /** Removes this attempt's key if it may be there; for the recipe's value at most once (see the class doc). */
-        private CompletableFuture<Void> removeKey() {
+        private CompletableFuture<Boolean> removeKey() {
             if (!sent) {
-                return DONE;
+                return REMOVED;
             }
             if (policy.nonceValue()) {
                 return removeIfOurs(key, value);

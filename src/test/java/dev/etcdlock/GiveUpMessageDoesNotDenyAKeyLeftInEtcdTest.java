@@ -1,0 +1,118 @@
+package dev.etcdlock;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.etcdlock.internal.local.LocalEtcdCluster;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A timed wait that runs out deletes its waiter key before it throws; when etcd cannot be reached for that delete,
+ * the key stays until the session is closed or its lease expires. The exception's message must not say "nothing
+ * was left in etcd" then. Reproduced by killing the only member while the waiter waits, so the cleanup delete runs
+ * out of its request timeout, and starting it again with its data; the waiter's lease (30 s) stays valid throughout.
+ * (A frozen member, SIGSTOP, would not do: the delete it got while frozen is applied when it is continued.)
+ */
+class GiveUpMessageDoesNotDenyAKeyLeftInEtcdTest {
+    private static EtcdTestCluster etcd;
+    private static LocalEtcdCluster cluster;
+    private static EtcdLockClient client;
+
+    @BeforeAll
+    static void start() {
+        etcd = EtcdTestCluster.single();
+        assumeTrue(etcd.isLocal(), "freezes the etcd process, so needs a local one");
+        cluster = etcd.local();
+        client = EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).requestTimeout(Duration.ofSeconds(1))
+                .build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @Test
+    void aMutexTimeoutWhileEtcdIsDownDoesNotClaimTheKeyWasDeleted() throws Exception {
+        String message = giveUpWhileEtcdIsDown("/give-up-message/mutex",
+                s -> s.mutex("/give-up-message/mutex").lock(Duration.ofSeconds(2)));
+        assertTrue(message.contains("may still be there"), "tells the key may be left: " + message);
+    }
+
+    @Test
+    void aCampaignTimeoutWhileEtcdIsDownDoesNotClaimTheKeyWasDeleted() throws Exception {
+        String message = giveUpWhileEtcdIsDown("/give-up-message/election",
+                s -> s.election("/give-up-message/election").campaign("b", Duration.ofSeconds(2)));
+        assertTrue(message.contains("may still be there"), "tells the key may be left: " + message);
+    }
+
+    /** A holder and a waiter; etcd down while the waiter gives up; the waiter's timeout message. */
+    private static String giveUpWhileEtcdIsDown(String name, Function<Session, Object> timedWait) throws Exception {
+        Session holder = client.newSession(Duration.ofSeconds(30));
+        Session waiter = client.newSession(Duration.ofSeconds(30));
+        if (name.endsWith("election")) {
+            holder.election(name).campaign("a");
+        } else {
+            holder.mutex(name).lock();
+        }
+        CompletableFuture<Object> wait = CompletableFuture.supplyAsync(() -> timedWait.apply(waiter));
+        awaitKeys(name, 2);
+        cluster.kill(0);
+        ExecutionException e;
+        try {
+            e = assertThrows(ExecutionException.class, () -> wait.get(10, TimeUnit.SECONDS));
+        } finally {
+            cluster.restart(0);
+            awaitReconnected(Duration.ofSeconds(20)); // so that a failure here does not fail the next test
+        }
+        assertTrue(e.getCause() instanceof LockTimeoutException, "timed out: " + e.getCause());
+        assertEquals(2, keys(name), "the cleanup delete could not reach etcd: the waiter's key is still there");
+        String message = e.getCause().getMessage();
+        assertFalse(message.contains("nothing was left"), "the key was left: " + message);
+        holder.close(); // their leases' revocation takes the keys with them
+        waiter.close();
+        assertEquals(0, keys(name));
+        return message;
+    }
+
+    /** Until the client's channel is back from its reconnect backoff: a write goes through. */
+    private static void awaitReconnected(Duration patience) throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (true) {
+            try {
+                client.txn().put("/give-up-message/ping", "x").commit();
+                return;
+            } catch (EtcdUnavailableException e) {
+                assertTrue(System.nanoTime() < deadline, "the client did not reconnect: " + e);
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    private static void awaitKeys(String name, long count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (keys(name) != count) {
+            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
+            Thread.sleep(10);
+        }
+    }
+
+    private static long keys(String name) {
+        return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
+    }
+}

@@ -1,0 +1,102 @@
+package dev.etcdlock;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.proto.LeaseGrpc;
+import dev.etcdlock.internal.proto.LeaseRevokeRequest;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Session#lost()} and {@link Leadership#lost()} hand out futures: one caller completing or cancelling the one
+ * it got (a {@code cancel()} to stop waiting, an {@code orTimeout()}) must not change what the session or term tells
+ * every other caller, and a real loss must still reach them promptly.
+ */
+class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
+    /** Plays "somebody else": revokes leases from outside. */
+    private static Engine outsider;
+
+    @BeforeAll
+    static void startOutsider() {
+        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
+    }
+
+    @AfterAll
+    static void stopOutsider() {
+        if (outsider != null) {
+            outsider.close();
+        }
+    }
+
+    @Test
+    void cancellingTheSessionsLostFutureDoesNotHideALaterLoss() throws Exception {
+        Session session = client.newSession(Duration.ofSeconds(3)); // keep-alive every second
+        CompletableFuture<Void> kept = session.lost();
+        assertTrue(session.lost().cancel(true));
+        session.lost().complete(null);
+        CompletableFuture<Void> timed = session.lost().orTimeout(1, TimeUnit.MILLISECONDS);
+        assertThrows(ExecutionException.class, () -> timed.get(5, TimeUnit.SECONDS), "a caller's own timeout");
+        assertFalse(session.lost().isDone(), "nothing a caller did to its future ended the session's");
+        assertTrue(session.isValid());
+
+        revokeFromOutside(session.leaseId());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> session.lost().get(5, TimeUnit.SECONDS));
+        assertInstanceOf(LeaseLostException.class, e.getCause());
+        assertFalse(session.isValid());
+        // a future taken before the loss hears of it too, with the exception itself, not wrapped
+        AtomicReference<Throwable> seen = new AtomicReference<>();
+        kept.whenComplete((v, t) -> seen.set(t)).exceptionally(t -> null).get(5, TimeUnit.SECONDS);
+        assertInstanceOf(LeaseLostException.class, seen.get());
+        session.close();
+    }
+
+    @Test
+    void completingTheSessionsLostFutureDoesNotEndTheSession() throws Exception {
+        try (Session session = client.newSession()) {
+            session.lost().complete(null);
+            session.lost().completeExceptionally(new IllegalStateException("a caller's doing"));
+            assertFalse(session.lost().isDone());
+            session.close();
+            assertNull(session.lost().get(5, TimeUnit.SECONDS), "a close completes it normally");
+        }
+    }
+
+    @Test
+    void cancellingALeadershipsLostFutureDoesNotHideItsLoss() throws Exception {
+        Session session = client.newSession(Duration.ofSeconds(3));
+        Leadership term = session.election("/lost-future/election").campaign("a");
+        CompletableFuture<Void> kept = term.lost();
+        assertTrue(term.lost().cancel(true));
+        term.lost().complete(null);
+        assertFalse(term.lost().isDone(), "nothing a caller did to its future ended the term's");
+        assertTrue(term.isHeld());
+
+        long start = System.nanoTime();
+        revokeFromOutside(session.leaseId());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> term.lost().get(5, TimeUnit.SECONDS));
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(e.getCause() instanceof LockNotHeldException || e.getCause() instanceof LeaseLostException,
+                "a loss: " + e.getCause());
+        assertTrue(tookMs < 1_000, "told in " + tookMs + " ms: the watch sees the key go at once");
+        assertFalse(term.isHeld());
+        assertThrows(ExecutionException.class, () -> kept.get(5, TimeUnit.SECONDS));
+        term.close();
+        session.close();
+    }
+
+    private static void revokeFromOutside(long leaseId) {
+        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
+                LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
+    }
+}
