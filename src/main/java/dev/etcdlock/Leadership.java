@@ -42,7 +42,7 @@ public final class Leadership implements AutoCloseable {
     private final SessionLocks locks;
     private final Kv kv;
     private final LockQueue.Held held;
-    private final CompletableFuture<Void> lost = new CompletableFuture<>();
+    private final ReadOnlyFuture<Void> lost = new ReadOnlyFuture<>("Leadership");
     /** Why the term ended (resigned, session closed, lost); null while it lasts. */
     private final AtomicReference<RuntimeException> end = new AtomicReference<>();
     /** Whether the guarded delete that gives up the place (and the session's turn at the name) was sent. */
@@ -141,13 +141,14 @@ public final class Leadership implements AutoCloseable {
      * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
      * this session campaign on the name again.
      *
-     * @return a new future on every call, the caller's own: completing, cancelling or timing it out
-     *     ({@code orTimeout}) changes neither the term nor other callers' futures. Keep the one you got rather than
-     *     calling this again to poll: until the term ends, each pending future holds a small callback. To poll, use
-     *     {@link #isHeld()}.
+     * @return the term's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
+     *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
+     *     {@code orTimeout} and {@code completeOnTimeout} throw {@link UnsupportedOperationException} and
+     *     {@code cancel} returns false, so no caller can end it for the others; stages chained on it (or
+     *     {@code copy()}) are the caller's own
      */
     public CompletableFuture<Void> lost() {
-        return Futures.copyOf(lost);
+        return lost;
     }
 
     /**
@@ -226,17 +227,17 @@ public final class Leadership implements AutoCloseable {
         try {
             deleted = release();
         } catch (RuntimeException e) {
-            lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
             throw EtcdErrors.toException(e, "resign from election " + name, true);
         }
         if (deleted) {
-            lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
             return;
         }
         LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                 + ", fencing token " + fencingToken() + ") was lost before the resign: the session's lease expired or "
                 + "was revoked, or somebody deleted the key, and someone else may have led meanwhile");
-        ForkJoinPool.commonPool().execute(() -> lost.completeExceptionally(gone));
+        ForkJoinPool.commonPool().execute(() -> lost.fail(gone));
         throw gone;
     }
 
@@ -288,7 +289,7 @@ public final class Leadership implements AutoCloseable {
             if (end.compareAndSet(null, new LockNotHeldException("leadership of " + name + " (key " + key()
                     + ") ended when its session was closed"))) {
                 stopListening();
-                lost.completeAsync(() -> null, ForkJoinPool.commonPool());
+                ForkJoinPool.commonPool().execute(() -> lost.settle(null));
             }
             return;
         }
@@ -314,7 +315,7 @@ public final class Leadership implements AutoCloseable {
         }
         stopListening();
         LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
-        ForkJoinPool.commonPool().execute(() -> lost.completeExceptionally(why));
+        ForkJoinPool.commonPool().execute(() -> lost.fail(why));
         return true;
     }
 

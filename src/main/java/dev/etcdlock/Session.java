@@ -29,7 +29,7 @@ public final class Session implements AutoCloseable {
     private final SessionLocks locks;
     private final Lease lease;
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final CompletableFuture<Void> lost = new CompletableFuture<>();
+    private final ReadOnlyFuture<Void> lost = new ReadOnlyFuture<>("Session");
 
     Session(Engine engine, SessionLocks locks) {
         this.engine = engine;
@@ -38,9 +38,9 @@ public final class Session implements AutoCloseable {
         // handed to the common pool: user actions on it must never run on, or block, etcd-lock's I/O threads
         lease.done().whenCompleteAsync((v, failure) -> {
             if (failure != null) {
-                lost.completeExceptionally(EtcdErrors.unwrap(failure));
+                lost.fail(EtcdErrors.unwrap(failure));
             } else {
-                lost.complete(null);
+                lost.settle(null);
             }
         }, ForkJoinPool.commonPool());
     }
@@ -158,13 +158,14 @@ public final class Session implements AutoCloseable {
      * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
      * block. A lease lost before the session was closed keeps the exceptional completion.
      *
-     * @return a new future on every call, the caller's own: completing, cancelling or timing it out
-     *     ({@code orTimeout}) changes neither the session nor other callers' futures. Keep the one you got rather
-     *     than calling this again to poll: until the session ends, each pending future holds a small callback. To
-     *     poll, use {@link #isValid()}.
+     * @return the session's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
+     *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
+     *     {@code orTimeout} and {@code completeOnTimeout} throw {@link UnsupportedOperationException} and
+     *     {@code cancel} returns false, so no caller can end it for the others; stages chained on it (or
+     *     {@code copy()}) are the caller's own
      */
     public CompletableFuture<Void> lost() {
-        return Futures.copyOf(lost);
+        return lost;
     }
 
     /**

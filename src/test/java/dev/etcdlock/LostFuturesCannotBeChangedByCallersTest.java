@@ -3,6 +3,7 @@ package dev.etcdlock;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,10 +44,14 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
     void cancellingTheSessionsLostFutureDoesNotHideALaterLoss() throws Exception {
         Session session = client.newSession(Duration.ofSeconds(3)); // keep-alive every second
         CompletableFuture<Void> kept = session.lost();
-        assertTrue(session.lost().cancel(true));
-        session.lost().complete(null);
-        CompletableFuture<Void> timed = session.lost().orTimeout(1, TimeUnit.MILLISECONDS);
+        assertSame(kept, session.lost(), "one future per session, however often it is asked for");
+        assertFalse(session.lost().cancel(true));
+        assertThrows(UnsupportedOperationException.class, () -> session.lost().complete(null));
+        assertThrows(UnsupportedOperationException.class, () -> session.lost().orTimeout(1, TimeUnit.MILLISECONDS));
+        CompletableFuture<Void> timed = session.lost().copy().orTimeout(1, TimeUnit.MILLISECONDS);
         assertThrows(ExecutionException.class, () -> timed.get(5, TimeUnit.SECONDS), "a caller's own timeout");
+        CompletableFuture<Void> chained = session.lost().thenRun(() -> { });
+        assertTrue(chained.cancel(true), "a chained stage is the caller's own");
         assertFalse(session.lost().isDone(), "nothing a caller did to its future ended the session's");
         assertTrue(session.isValid());
 
@@ -64,9 +69,13 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
     @Test
     void completingTheSessionsLostFutureDoesNotEndTheSession() throws Exception {
         try (Session session = client.newSession()) {
-            session.lost().complete(null);
-            session.lost().completeExceptionally(new IllegalStateException("a caller's doing"));
+            assertThrows(UnsupportedOperationException.class, () -> session.lost().complete(null));
+            assertThrows(UnsupportedOperationException.class,
+                    () -> session.lost().completeExceptionally(new IllegalStateException("a caller's doing")));
+            assertThrows(UnsupportedOperationException.class, () -> session.lost().obtrudeValue(null));
+            assertThrows(UnsupportedOperationException.class, () -> session.lost().completeAsync(() -> null));
             assertFalse(session.lost().isDone());
+            assertTrue(session.isValid());
             session.close();
             assertNull(session.lost().get(5, TimeUnit.SECONDS), "a close completes it normally");
         }
@@ -77,8 +86,11 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
         Session session = client.newSession(Duration.ofSeconds(3));
         Leadership term = session.election("/lost-future/election").campaign("a");
         CompletableFuture<Void> kept = term.lost();
-        assertTrue(term.lost().cancel(true));
-        term.lost().complete(null);
+        assertSame(kept, term.lost());
+        assertFalse(term.lost().cancel(true));
+        assertThrows(UnsupportedOperationException.class, () -> term.lost().complete(null));
+        assertThrows(UnsupportedOperationException.class,
+                () -> term.lost().completeOnTimeout(null, 1, TimeUnit.MILLISECONDS));
         assertFalse(term.lost().isDone(), "nothing a caller did to its future ended the term's");
         assertTrue(term.isHeld());
 
