@@ -180,8 +180,10 @@ final class Acquirer implements DistributedLock {
         }
     }
 
-    /** Aborts the attempt; throws the error when undone, returns the lock when it was acquired meanwhile. */
-    /** {@code error} is given what became of the waiter key, as far as the client knows. */
+    /**
+     * Aborts the attempt; throws the error when undone, returns the lock when it was acquired meanwhile.
+     * {@code error} is given what became of the waiter key, as far as the client knows.
+     */
     private LockHandle giveUp(LockAttempt attempt, Function<String, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = attempt.result().handle((held, failure) -> failure).join();

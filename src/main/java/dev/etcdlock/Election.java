@@ -304,8 +304,10 @@ public final class Election {
         }
     }
 
-    /** Aborts the attempt; throws the error when undone, returns the term when it was won meanwhile. */
-    /** {@code error} is given what became of the candidate key, as far as the client knows. */
+    /**
+     * Aborts the attempt; throws the error when undone, returns the term when it was won meanwhile.
+     * {@code error} is given what became of the candidate key, as far as the client knows.
+     */
     private Leadership giveUp(LockAttempt attempt, String value, Function<String, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());

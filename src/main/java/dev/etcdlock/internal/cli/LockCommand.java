@@ -186,7 +186,8 @@ final class LockCommand {
                 }
             } catch (LockTimeoutException e) {
                 err.println("etcd-lock: lock " + config.name() + " is held by someone else: not acquired within "
-                        + Durations.format(config.timeout()) + " (--timeout); nothing was left in etcd");
+                        + Durations.format(config.timeout()) + " (--timeout); its waiter key was deleted, or goes with the"
+                        + " session's lease, which this command revokes as it exits");
                 return EXIT_NOT_ACQUIRED;
             } finally {
                 if (progress != null) {
