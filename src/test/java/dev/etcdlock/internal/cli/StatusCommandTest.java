@@ -18,6 +18,7 @@ import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.KeyValue;
 import dev.etcdlock.internal.proto.PutRequest;
 import dev.etcdlock.internal.proto.RangeRequest;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -241,32 +242,26 @@ class StatusCommandTest {
             String k1 = held.key();
             String k2 = name + "/" + Long.toHexString(s2.leaseId());
 
-            Process p = CliRun.inItsOwnJvm(dir.resolve("stderr"), "status", name, "--watch", "--endpoints",
-                    etcd.endpoints());
-            BlockingQueue<String> lines = ProcessLines.of(p.getInputStream(), "status-watch-reader");
-            try {
-                String first = lines.poll(20, TimeUnit.SECONDS);
+            try (WatchProcess watch = new WatchProcess(name, etcd.endpoints())) {
+                String first = watch.next(20);
                 assertTrue(first != null && first.matches("rev \\d+: held by " + Pattern.quote(k1)
-                        + " \\(token \\d+, ttl \\d+s\\); 1 waiting: " + Pattern.quote(k2)), () -> first + " "
-                        + CliRun.readQuietly(dir.resolve("stderr")));
+                        + " \\(token \\d+, ttl \\d+s\\); 1 waiting: " + Pattern.quote(k2)),
+                        () -> watch.describe(first));
 
                 long releasedAt = System.nanoTime();
                 held.unlock();
-                String change = lines.poll(10, TimeUnit.SECONDS);
+                String change = watch.next(10);
                 long ms = (System.nanoTime() - releasedAt) / 1_000_000;
                 System.out.println("status --watch printed, " + ms + " ms after the unlock: " + change);
                 assertTrue(change != null && change.contains("holder " + k1 + " left after holding >= ")
                         && change.contains(k2 + " holds (token ") && change.endsWith("0 waiting"),
-                        () -> change + " " + CliRun.readQuietly(dir.resolve("stderr")));
+                        () -> watch.describe(change));
 
                 second.get(5, TimeUnit.SECONDS).unlock();
-                String free = lines.poll(10, TimeUnit.SECONDS);
+                String free = watch.next(10);
                 assertTrue(free != null && free.matches("rev \\d+: holder " + Pattern.quote(k2)
                         + " left after holding \\d.* \\| free"), free);
-                assertTrue(p.isAlive(), "--watch goes on until stopped");
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
+                assertTrue(watch.process.isAlive(), "--watch goes on until stopped");
             }
         }
     }
@@ -288,13 +283,9 @@ class StatusCommandTest {
             Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
             String k2 = name + "/" + Long.toHexString(s2.leaseId());
 
-            Process p = CliRun.inItsOwnJvm(dir.resolve("stderr"), "status", name, "--watch", "--endpoints",
-                    proxy.endpoint());
-            BlockingQueue<String> lines = ProcessLines.of(p.getInputStream(), "status-watch-reader");
-            try {
-                String first = lines.poll(20, TimeUnit.SECONDS);
-                assertTrue(first != null && first.contains("held by " + held.key()), () -> first + " "
-                        + CliRun.readQuietly(dir.resolve("stderr")));
+            try (WatchProcess watch = new WatchProcess(name, proxy.endpoint())) {
+                String first = watch.next(20);
+                assertTrue(first != null && first.contains("held by " + held.key()), () -> watch.describe(first));
 
                 proxy.refuse();
                 held.unlock();
@@ -303,22 +294,18 @@ class StatusCommandTest {
                         .setKey(ByteString.copyFromUtf8("/status-test/elsewhere")).build()).join().getHeader()
                         .getRevision();
                 admin.kv().compact(revision).join();
-                assertEquals(null, lines.poll(300, TimeUnit.MILLISECONDS), "nothing can come while cut off");
+                assertEquals(null, watch.lines.poll(300, TimeUnit.MILLISECONDS), "nothing can come while cut off");
                 proxy.pass();
 
-                String change = lines.poll(15, TimeUnit.SECONDS);
+                String change = watch.next(15);
                 System.out.println("status --watch after the compaction: " + change);
                 assertTrue(change != null && change.contains("holder " + held.key() + " left")
                         && change.contains(k2 + " holds (token " + secondHeld.fencingToken() + ")"),
-                        () -> change + " " + CliRun.readQuietly(dir.resolve("stderr")));
+                        () -> watch.describe(change));
 
                 secondHeld.unlock();
-                String free = lines.poll(10, TimeUnit.SECONDS);
-                assertTrue(free != null && free.endsWith("| free"), () -> free + " "
-                        + CliRun.readQuietly(dir.resolve("stderr")));
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
+                String free = watch.next(10);
+                assertTrue(free != null && free.endsWith("| free"), () -> watch.describe(free));
             }
         }
     }
@@ -403,5 +390,32 @@ class StatusCommandTest {
         assertTrue(shown.matches("\\d+s"), shown);
         int left = Integer.parseInt(shown.substring(0, shown.length() - 1));
         assertTrue(left <= ttl && left >= ttl - ttl / 3 - 2, "TTL left " + shown + " of " + ttl + " s");
+    }
+
+    /** {@code status <name> --watch} in a JVM of its own, its output to a pipe, read line by line. */
+    private final class WatchProcess implements AutoCloseable {
+        final Process process;
+        final BlockingQueue<String> lines;
+
+        WatchProcess(String name, String endpoints) throws IOException {
+            process = CliRun.inItsOwnJvm(dir.resolve("stderr"), "status", name, "--watch", "--endpoints", endpoints);
+            lines = ProcessLines.of(process.getInputStream(), "status-watch-reader");
+        }
+
+        /** The next line it prints, or null when none comes within {@code seconds}. */
+        String next(int seconds) throws InterruptedException {
+            return lines.poll(seconds, TimeUnit.SECONDS);
+        }
+
+        /** For failure messages: the line, and what the process wrote to stderr. */
+        String describe(String line) {
+            return line + " " + CliRun.readQuietly(dir.resolve("stderr"));
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
     }
 }
