@@ -137,10 +137,7 @@ class EtcdctlElectInteropTest {
     }
 
     private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(20);
-        }
+        Await.until(() -> keys(name) == count, Duration.ofSeconds(5),
+                () -> "expected " + count + " keys under " + name);
     }
 }
