@@ -5,58 +5,37 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * etcd with authentication enabled (etcdctl user/role/auth), and simple tokens that expire after 2 s of disuse, so
  * token renewal is exercised for unary calls and for the watch stream.
  */
+@EnabledIf(value = "dev.etcdlock.Etcdctl#available", disabledReason = "etcdctl is not on the PATH")
 class AuthTest {
-    private static EtcdTestCluster etcd;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.of(
+            () -> EtcdTestCluster.single(List.of("--auth-token", "simple", "--auth-token-ttl", "2")));
     private static String endpoint;
 
     @BeforeAll
-    static void start() throws Exception {
-        Assumptions.assumeTrue(EtcdctlInteropTest.etcdctlAvailable(), "etcdctl is not on the PATH");
-        etcd = EtcdTestCluster.single(List.of("--auth-token", "simple", "--auth-token-ttl", "2"));
+    static void enableAuthentication() throws Exception {
         endpoint = etcd.clientEndpoints().get(0);
-        etcdctl(null, "user", "add", "root:rootpw");
-        etcdctl(null, "user", "grant-role", "root", "root");
-        etcdctl(null, "auth", "enable");
-        etcdctl("root:rootpw", "user", "add", "alice:alicepw");
-        etcdctl("root:rootpw", "role", "add", "locks");
-        etcdctl("root:rootpw", "role", "grant-permission", "locks", "readwrite", "/allowed/", "--prefix=true");
-        etcdctl("root:rootpw", "user", "grant-role", "alice", "locks");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
-
-    private static void etcdctl(String user, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoint));
-        if (user != null) {
-            command.add("--user=" + user);
-        }
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("ETCDCTL_API", "3");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
+        Etcdctl.run(endpoint, "user", "add", "root:rootpw");
+        Etcdctl.run(endpoint, "user", "grant-role", "root", "root");
+        Etcdctl.run(endpoint, "auth", "enable");
+        Etcdctl.run(endpoint, "--user=root:rootpw", "user", "add", "alice:alicepw");
+        Etcdctl.run(endpoint, "--user=root:rootpw", "role", "add", "locks");
+        Etcdctl.run(endpoint, "--user=root:rootpw", "role", "grant-permission", "locks", "readwrite", "/allowed/",
+                "--prefix=true");
+        Etcdctl.run(endpoint, "--user=root:rootpw", "user", "grant-role", "alice", "locks");
     }
 
     private static EtcdLockClient connect(String user, String password) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.DeleteRangeRequest;
-import dev.etcdlock.internal.proto.PutRequest;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -40,20 +39,10 @@ class ElectionSurvivesCompactionTest {
             Leadership term = leader.election(name).campaign("first");
             assertEquals("first", next(seen).value());
             CompletableFuture<Leadership> waiting = candidate.election(name).campaignAsync("second");
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (EtcdKeys.count(etcd.clientEndpoints(), name + "/") < 2) {
-                assertTrue(System.nanoTime() < deadline, "candidate enqueued");
-                Thread.sleep(10);
-            }
-            long last = 0;
-            for (int i = 0; i < 20; i++) {
-                last = admin.kv().put(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("/compaction/other"))
-                        .build()).join().getHeader().getRevision();
-            }
-            admin.kv().compact(last).join();
-
-            etcd.local().kill(0); // every stream breaks; each watch must resume from a compacted revision
-            etcd.local().restart(0);
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") >= 2, Duration.ofSeconds(5),
+                    () -> "candidate enqueued");
+            // every stream breaks; each watch must resume from a compacted revision
+            CompactedHistory.compactAndBreakStreams(etcd, admin);
 
             Thread.sleep(1_000);
             assertTrue(term.isHeld(), "the leader keeps its term across the compaction");

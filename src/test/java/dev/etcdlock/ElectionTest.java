@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.DeleteRangeRequest;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
@@ -21,27 +18,10 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Leader election against one etcd member: campaign, proclaim, resign, leader, observe, and every way a term ends. */
 class ElectionTest extends OneEtcdOneClient {
-    /** Plays "somebody else": revokes leases and deletes keys from outside. */
-    private static Engine outsider;
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
-
     @Test
     void candidatesAreElectedInTurnWithGrowingTokensAndLeaveNothing() throws Exception {
         String name = "/election-test/turns";
@@ -52,9 +32,9 @@ class ElectionTest extends OneEtcdOneClient {
             assertTrue(first.isHeld());
             assertEquals("a", first.value());
             CompletableFuture<Leadership> second = b.election(name).campaignAsync("b");
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             CompletableFuture<Leadership> third = c.election(name).campaignAsync("c");
-            awaitKeys(name, 3);
+            awaitKeys(name, 3, Duration.ofSeconds(5));
             LeaderInfo leader = c.election(name).leader().orElseThrow();
             assertEquals(new LeaderInfo(first.key(), "a", first.fencingToken(), a.leaseId(), first.fencingToken()),
                     leader);
@@ -84,7 +64,7 @@ class ElectionTest extends OneEtcdOneClient {
         try (Session s = client.newSession(); Session other = client.newSession()) {
             Leadership term = s.election(name).campaign("v1");
             CompletableFuture<Leadership> waiting = other.election(name).campaignAsync("w");
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             term.proclaim("v2");
             assertEquals("v2", term.value());
             LeaderInfo leader = other.election(name).leader().orElseThrow();
@@ -103,7 +83,7 @@ class ElectionTest extends OneEtcdOneClient {
             Leadership next = waiting.get(5, TimeUnit.SECONDS);
             assertEquals("w", other.election(name).leader().orElseThrow().value(), "the old leader wrote nothing");
             next.close();
-            outsider.kv().delete(DeleteRangeRequest.newBuilder()
+            outsider().kv().delete(DeleteRangeRequest.newBuilder()
                     .setKey(ByteString.copyFromUtf8("/election-test/proclaim-data")).build()).join();
         }
         assertEquals(0, keys(name));
@@ -115,9 +95,9 @@ class ElectionTest extends OneEtcdOneClient {
         try (Session s = client.newSession(Duration.ofSeconds(6)); Session next = client.newSession()) {
             Leadership term = s.election(name).campaign("old");
             CompletableFuture<Leadership> waiting = next.election(name).campaignAsync("new");
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             long revokedAt = System.nanoTime();
-            revokeFromOutside(s.leaseId());
+            revokeLease(s.leaseId());
             ExecutionException lost = assertThrows(ExecutionException.class,
                     () -> term.lost().get(5, TimeUnit.SECONDS));
             long toldMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - revokedAt);
@@ -142,7 +122,7 @@ class ElectionTest extends OneEtcdOneClient {
         String name = "/election-test/deleted";
         try (Session s = client.newSession()) {
             Leadership term = s.election(name).campaign("me");
-            outsider.kv().delete(DeleteRangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(term.key())).build())
+            outsider().kv().delete(DeleteRangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(term.key())).build())
                     .join();
             ExecutionException lost = assertThrows(ExecutionException.class,
                     () -> term.lost().get(5, TimeUnit.SECONDS));
@@ -197,17 +177,17 @@ class ElectionTest extends OneEtcdOneClient {
                 }
             });
             t.start();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             t.interrupt();
             ExecutionException e = assertThrows(ExecutionException.class, () -> waiter.get(5, TimeUnit.SECONDS));
             assertInstanceOf(InterruptedException.class, e.getCause());
             assertEquals(1, keys(name));
 
             CompletableFuture<Leadership> async = election.campaignAsync("late");
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             async.cancel(true);
             assertThrows(CancellationException.class, async::join);
-            awaitKeys(name, 1);
+            awaitKeys(name, 1, Duration.ofSeconds(5));
             assertTrue(term.isHeld());
         }
         assertEquals(0, keys(name));
@@ -219,8 +199,8 @@ class ElectionTest extends OneEtcdOneClient {
         try (Session leader = client.newSession(); Leadership term = leader.election(name).campaign("l");
                 Session waiting = client.newSession()) {
             CompletableFuture<Leadership> campaign = waiting.election(name).campaignAsync("w");
-            awaitKeys(name, 2);
-            revokeFromOutside(waiting.leaseId());
+            awaitKeys(name, 2, Duration.ofSeconds(5));
+            revokeLease(waiting.leaseId());
             ExecutionException e = assertThrows(ExecutionException.class, () -> campaign.get(5, TimeUnit.SECONDS));
             assertInstanceOf(LeaseLostException.class, e.getCause());
             assertTrue(term.isHeld());
@@ -391,18 +371,5 @@ class ElectionTest extends OneEtcdOneClient {
         LeaderInfo info = seen.poll(5, TimeUnit.SECONDS);
         assertTrue(info != null, "no leader observed within 5 s");
         return info;
-    }
-
-    private static void revokeFromOutside(long leaseId) {
-        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
-    }
-
-    private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(10);
-        }
     }
 }

@@ -10,28 +10,16 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class EtcdLockClientTest {
-    private static EtcdTestCluster etcd;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @Test
     void connectsAndReportsTheServerVersion() {
-        try (EtcdLockClient client = EtcdLockClient.connect(String.join(",", etcd.clientEndpoints()))) {
+        try (EtcdLockClient client = EtcdLockClient.connect(etcd.endpoints())) {
             assertTrue(client.serverVersion().matches("3\\.\\d+\\.\\d+"), client.serverVersion());
             assertFalse(client.isClosed());
             client.close();

@@ -19,30 +19,7 @@ public final class EtcdMetrics {
      * {@code key="value"}); 0 when there is none.
      */
     public static double read(URI metrics, String name, String... labels) {
-        String body;
-        try {
-            body = HTTP.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(5)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + metrics, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-        double sum = 0;
-        for (String line : body.split("\n")) {
-            if (line.startsWith("#") || !(line.startsWith(name + " ") || line.startsWith(name + "{"))) {
-                continue;
-            }
-            boolean all = true;
-            for (String label : labels) {
-                all &= line.contains(label);
-            }
-            if (all) {
-                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return sum;
+        return snapshot(metrics).value(name, labels);
     }
 
     /** The whole page read once, so that several values come from the same moment and cost one request. */

@@ -6,12 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,11 +15,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Java's {@link Election} and {@code etcdctl elect} (Go's {@code concurrency.Election}) take part in one election,
@@ -32,38 +25,17 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code etcdctl elect <name> <value>} prints the leader key and value once elected and resigns on SIGTERM;
  * {@code etcdctl elect -l <name>} prints each leader's key and value as it observes them.
  */
+@EnabledIf(value = "dev.etcdlock.Etcdctl#available", disabledReason = "etcdctl is not on the PATH")
 class EtcdctlElectInteropTest {
-    private static EtcdTestCluster etcd;
-    private static EtcdLockClient client;
-    private static String endpoints;
-
-    @TempDir
-    Path dir;
-
-    @BeforeAll
-    static void start() {
-        Assumptions.assumeTrue(EtcdctlInteropTest.etcdctlAvailable(), "etcdctl is not on the PATH");
-        etcd = EtcdTestCluster.single();
-        endpoints = String.join(",", etcd.clientEndpoints());
-        client = EtcdLockClient.connect(endpoints);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single().withClient();
 
     /** etcdctl leads: Java sees it as leader, waits behind it, and is elected when etcdctl resigns on SIGTERM. */
     @Test
     void javaCampaignsBehindAnEtcdctlLeader() throws Exception {
         String name = "/interop/elect/etcdctl-leads";
-        Etcdctl leader = etcdctl("elect", name, "etcdctl-value");
-        try (Session session = client.newSession(Duration.ofSeconds(10))) {
+        Etcdctl.Running leader = etcdctl("elect", name, "etcdctl-value");
+        try (Session session = etcd.client().newSession(Duration.ofSeconds(10))) {
             String key = leader.line();
             assertTrue(key.startsWith(name + "/"), key);
             assertEquals("etcdctl-value", leader.line());
@@ -81,14 +53,14 @@ class EtcdctlElectInteropTest {
             assertFalse(campaign.isDone(), "Java was elected while etcdctl led");
 
             long terminated = System.nanoTime();
-            leader.process.destroy(); // etcdctl resigns on SIGTERM
+            leader.process().destroy(); // etcdctl resigns on SIGTERM
             try (Leadership term = campaign.get(5, TimeUnit.SECONDS)) {
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - terminated);
                 System.out.println("Java elected " + ms + " ms after SIGTERM to the etcdctl leader");
                 assertTrue(term.fencingToken() > info.fencingToken());
                 assertEquals("java", election.leader().orElseThrow().value());
             }
-            assertTrue(leader.process.waitFor(5, TimeUnit.SECONDS));
+            assertTrue(leader.process().waitFor(5, TimeUnit.SECONDS));
         } finally {
             leader.stop();
         }
@@ -102,10 +74,10 @@ class EtcdctlElectInteropTest {
     @Test
     void etcdctlObservesAndCampaignsBehindAJavaLeader() throws Exception {
         String name = "/interop/elect/java-leads";
-        Etcdctl observer = null;
-        Etcdctl candidate = null;
-        try (Session session = client.newSession(Duration.ofSeconds(10));
-                Session watcher = client.newSession(Duration.ofSeconds(10))) {
+        Etcdctl.Running observer = null;
+        Etcdctl.Running candidate = null;
+        try (Session session = etcd.client().newSession(Duration.ofSeconds(10));
+                Session watcher = etcd.client().newSession(Duration.ofSeconds(10))) {
             BlockingQueue<LeaderInfo> javaSeen = new LinkedBlockingQueue<>();
             Flow.Subscription observing = watcher.election(name).observe(javaSeen::add);
             Leadership term = session.election(name).campaign("java-1");
@@ -118,7 +90,7 @@ class EtcdctlElectInteropTest {
 
             candidate = etcdctl("elect", name, "etcdctl-candidate");
             awaitKeys(name, 2);
-            assertNull(candidate.lines.poll(500, TimeUnit.MILLISECONDS), "etcdctl elected while Java led");
+            assertNull(candidate.lines().poll(500, TimeUnit.MILLISECONDS), "etcdctl elected while Java led");
             term.resign();
             String etcdctlKey = candidate.line();
             assertTrue(etcdctlKey.startsWith(name + "/") && !etcdctlKey.equals(term.key()), etcdctlKey);
@@ -139,7 +111,7 @@ class EtcdctlElectInteropTest {
 
             CompletableFuture<Leadership> again = session.election(name).campaignAsync("java-3");
             awaitKeys(name, 2);
-            candidate.process.destroy();
+            candidate.process().destroy();
             try (Leadership third = again.get(5, TimeUnit.SECONDS)) {
                 assertEquals(third.key(), observer.line());
                 assertEquals("java-3", observer.line());
@@ -156,63 +128,8 @@ class EtcdctlElectInteropTest {
         assertEquals(0, keys(name));
     }
 
-    /** An etcdctl process and its stdout, line by line. */
-    private final class Etcdctl {
-        final Process process;
-        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-
-        Etcdctl(Process process) {
-            this.process = process;
-            Thread reader = new Thread(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
-                        StandardCharsets.UTF_8))) {
-                    for (String line = in.readLine(); line != null; line = in.readLine()) {
-                        lines.add(line);
-                    }
-                } catch (IOException e) {
-                    // the process ended
-                }
-            }, "etcdctl-stdout");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        String line() throws Exception {
-            String line = lines.poll(10, TimeUnit.SECONDS);
-            assertTrue(line != null, () -> "etcdctl printed nothing more: " + errors());
-            return line;
-        }
-
-        void stop() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            }
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private Etcdctl etcdctl(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .redirectError(Files.createTempFile(dir, "etcdctl", ".err").toFile());
-        pb.environment().put("ETCDCTL_API", "3");
-        return new Etcdctl(pb.start());
-    }
-
-    private String errors() {
-        StringBuilder text = new StringBuilder();
-        try (var files = Files.list(dir)) {
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".err")).toList()) {
-                text.append("\n").append(f.getFileName()).append(": ").append(Files.readString(f));
-            }
-        } catch (IOException e) {
-            text.append(" ").append(e);
-        }
-        return text.toString();
+    private static Etcdctl.Running etcdctl(String... args) throws IOException {
+        return Etcdctl.start(etcd.endpoints(), args);
     }
 
     private static long keys(String name) {
@@ -220,10 +137,7 @@ class EtcdctlElectInteropTest {
     }
 
     private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(20);
-        }
+        Await.until(() -> keys(name) == count, Duration.ofSeconds(5),
+                () -> "expected " + count + " keys under " + name);
     }
 }

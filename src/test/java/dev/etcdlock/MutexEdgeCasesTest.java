@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,40 +14,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What happens at the edges: order, interruption, cancellation, lost leases, closed sessions, the Lock view. */
 class MutexEdgeCasesTest extends OneEtcdOneClient {
-    /** Plays "somebody else": revokes leases from outside. */
-    private static Engine outsider;
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
-
-    private static void revokeFromOutside(long leaseId) {
-        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
-    }
-
-    private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(10);
-        }
-    }
-
     @Test
     void waitersGetTheLockInTheOrderTheyCame() throws Exception {
         String name = "/edge/fifo";
@@ -67,7 +34,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
                     order.add(waiter);
                     handle.unlock();
                 }));
-                awaitKeys(name, i + 2); // enqueued before the next one starts
+                awaitKeys(name, i + 2, Duration.ofSeconds(5)); // enqueued before the next one starts
             }
             Thread.sleep(200);
             assertEquals(List.of(), order, "nobody may get the lock while it is held");
@@ -94,7 +61,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
                 }
             });
             waiter.start();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             waiter.interrupt();
             assertInstanceOf(InterruptedException.class, outcome.get(5, TimeUnit.SECONDS));
             assertEquals(1, keys(name), "only the holder's key is left");
@@ -109,7 +76,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
                 }
             });
             timedWaiter.start();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             timedWaiter.interrupt();
             assertInstanceOf(LockInterruptedException.class, timed.get(5, TimeUnit.SECONDS));
             assertEquals(1, keys(name));
@@ -122,9 +89,9 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
         String name = "/edge/cancel";
         try (Session a = client.newSession(); Session b = client.newSession(); LockHandle held = a.mutex(name).lock()) {
             CompletableFuture<LockHandle> wait = b.mutex(name).lockAsync();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             assertTrue(wait.cancel(true));
-            awaitKeys(name, 1);
+            awaitKeys(name, 1, Duration.ofSeconds(5));
             // and the session can still lock the name afterwards
             held.unlock();
             try (LockHandle again = b.mutex(name).lock(Duration.ofSeconds(5))) {
@@ -141,7 +108,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
         LockHandle lock = session.mutex(name).lock();
         assertTrue(client.txn().ifHeld(lock).put("/edge/data", "v1").commit(), "guarded write while held");
 
-        revokeFromOutside(session.leaseId());
+        revokeLease(session.leaseId());
 
         assertFalse(client.txn().ifHeld(lock).put("/edge/data", "v2").commit(),
                 "etcd rejects the guarded write at once: the key is gone");
@@ -160,9 +127,9 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
         try (Session a = client.newSession(); LockHandle held = a.mutex(name).lock()) {
             Session b = client.newSession();
             CompletableFuture<LockHandle> wait = b.mutex(name).lockAsync();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             long start = System.nanoTime();
-            revokeFromOutside(b.leaseId());
+            revokeLease(b.leaseId());
             ExecutionException e = assertThrows(ExecutionException.class, () -> wait.get(5, TimeUnit.SECONDS));
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertInstanceOf(LeaseLostException.class, e.getCause());
@@ -175,7 +142,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
     @Test
     void lockingWithALeaseEtcdNoLongerHasIsALostLeaseNotAnEtcdError() throws Exception {
         Session session = client.newSession(Duration.ofSeconds(30)); // the next keep-alive is 10 s away
-        revokeFromOutside(session.leaseId());
+        revokeLease(session.leaseId());
         LeaseLostException tryLost = assertThrows(LeaseLostException.class,
                 () -> session.mutex("/edge/gone").tryLock());
         assertTrue(tryLost.getMessage().contains("open a new session"), tryLost.getMessage());
@@ -194,7 +161,7 @@ class MutexEdgeCasesTest extends OneEtcdOneClient {
         try (Session b = client.newSession()) {
             Session c = client.newSession();
             CompletableFuture<LockHandle> waiting = c.mutex(name).lockAsync();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(5));
             c.close();
             ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(5, TimeUnit.SECONDS));
             assertInstanceOf(ClientClosedException.class, e.getCause());

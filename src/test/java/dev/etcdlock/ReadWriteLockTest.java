@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.etcdlock.chaos.TcpProxy;
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,21 +22,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ReadWriteLockTest extends OneEtcdOneClient {
-
-    private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(10);
-        }
-    }
-
-    private static void revokeFromOutside(long leaseId) {
-        try (Engine outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
-            outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                    LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
-        }
-    }
 
     @Test
     void eightReadersShareTheLockAndTwoWritersNeverOverlapAnyone() throws Exception {
@@ -117,10 +99,10 @@ class ReadWriteLockTest extends OneEtcdOneClient {
                     name + "/read/" + Long.toHexString(r2.leaseId())),
                     EtcdKeys.keysUnder(etcd.clientEndpoints(), name + "/"));
             CompletableFuture<LockHandle> writer = w.readWriteLock(name).writeLock().lockAsync();
-            awaitKeys(name, 3);
+            awaitKeys(name, 3, Duration.ofSeconds(10));
             assertTrue(r3.readWriteLock(name).readLock().tryLock().isEmpty(), "a writer waits: no new reader");
             CompletableFuture<LockHandle> lateReader = r3.readWriteLock(name).readLock().lockAsync();
-            awaitKeys(name, 4);
+            awaitKeys(name, 4, Duration.ofSeconds(10));
             Thread.sleep(200);
             assertFalse(writer.isDone(), "readers hold");
             assertFalse(lateReader.isDone(), "behind the waiting writer, although only readers hold");
@@ -188,7 +170,7 @@ class ReadWriteLockTest extends OneEtcdOneClient {
             LockHandle mutex = m.mutex(name).lock(); // the same key as Go's Mutex or etcdctl lock: name/<lease>
             assertTrue(r.readWriteLock(name).readLock().tryLock().isEmpty());
             CompletableFuture<LockHandle> reader = r.readWriteLock(name).readLock().lockAsync();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(10));
             assertFalse(reader.isDone());
             mutex.unlock();
             reader.get(5, TimeUnit.SECONDS).unlock();
@@ -207,8 +189,8 @@ class ReadWriteLockTest extends OneEtcdOneClient {
             LockHandle write = w.readWriteLock(name).writeLock().lock();
             Session doomed = client.newSession(Duration.ofSeconds(30));
             CompletableFuture<LockHandle> reader = doomed.readWriteLock(name).readLock().lockAsync();
-            awaitKeys(name, 2);
-            revokeFromOutside(doomed.leaseId());
+            awaitKeys(name, 2, Duration.ofSeconds(10));
+            revokeLease(doomed.leaseId());
             ExecutionException e = assertThrows(ExecutionException.class, () -> reader.get(5, TimeUnit.SECONDS));
             assertInstanceOf(LeaseLostException.class, e.getCause());
             write.unlock();
@@ -230,9 +212,9 @@ class ReadWriteLockTest extends OneEtcdOneClient {
             LockHandle write = w.readWriteLock(name).writeLock().lock();
             Session doomed = cutOff.newSession(Duration.ofSeconds(2));
             CompletableFuture<LockHandle> reader = doomed.readWriteLock(name).readLock().lockAsync();
-            awaitKeys(name, 2);
+            awaitKeys(name, 2, Duration.ofSeconds(10));
             proxy.hang();
-            awaitKeys(name, 1); // etcd expired the lease: its key went
+            awaitKeys(name, 1, Duration.ofSeconds(10)); // etcd expired the lease: its key went
             write.unlock(); // what Go's RWMutex would grant the expired waiter on
             proxy.pass(); // the waiter hears of both deletes, its own key's too, or has given up already
             ExecutionException e = assertThrows(ExecutionException.class, () -> reader.get(10, TimeUnit.SECONDS));

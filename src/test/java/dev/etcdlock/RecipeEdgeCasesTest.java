@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -28,21 +23,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  * what blocks it (a holder, readers for a writer, a writer for a reader, two holders for the semaphore).
  */
 class RecipeEdgeCasesTest extends OneEtcdOneClient {
-    /** Plays "somebody else": revokes leases from outside. */
-    private static Engine outsider;
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
-
     /** A recipe, and what makes it wait. */
     enum Recipe {
         MUTEX(1) {
@@ -168,19 +148,6 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
         }
     }
 
-    private static void revokeFromOutside(long leaseId) {
-        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
-    }
-
-    private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(10);
-        }
-    }
-
     @ParameterizedTest
     @EnumSource(Recipe.class)
     void aTimedOutWaitLeavesNoKey(Recipe recipe) {
@@ -214,7 +181,7 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
                 }
             });
             waiter.start();
-            awaitKeys(name, recipe.blockers + 1);
+            awaitKeys(name, recipe.blockers + 1, Duration.ofSeconds(10));
             waiter.interrupt();
             assertInstanceOf(InterruptedException.class, outcome.get(5, TimeUnit.SECONDS));
             assertEquals(recipe.blockers, keys(name));
@@ -229,7 +196,7 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
                 }
             });
             timedWaiter.start();
-            awaitKeys(name, recipe.blockers + 1);
+            awaitKeys(name, recipe.blockers + 1, Duration.ofSeconds(10));
             timedWaiter.interrupt();
             assertInstanceOf(LockInterruptedException.class, timed.get(5, TimeUnit.SECONDS));
             assertEquals(recipe.blockers, keys(name));
@@ -243,9 +210,9 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
         String name = recipe.name("cancel");
         try (Blockers blockers = new Blockers(recipe, name); Session s = client.newSession()) {
             CompletableFuture<LockHandle> wait = recipe.contender(s, name).lockAsync();
-            awaitKeys(name, recipe.blockers + 1);
+            awaitKeys(name, recipe.blockers + 1, Duration.ofSeconds(10));
             assertTrue(wait.cancel(true));
-            awaitKeys(name, recipe.blockers);
+            awaitKeys(name, recipe.blockers, Duration.ofSeconds(10));
             blockers.release();
             try (LockHandle again = recipe.contender(s, name).lock(Duration.ofSeconds(5))) {
                 assertTrue(again.isHeld());
@@ -276,9 +243,9 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
         try (Blockers blockers = new Blockers(recipe, name)) {
             Session s = client.newSession();
             CompletableFuture<LockHandle> wait = recipe.contender(s, name).lockAsync();
-            awaitKeys(name, recipe.blockers + 1);
+            awaitKeys(name, recipe.blockers + 1, Duration.ofSeconds(10));
             long start = System.nanoTime();
-            revokeFromOutside(s.leaseId());
+            revokeLease(s.leaseId());
             ExecutionException e = assertThrows(ExecutionException.class, () -> wait.get(5, TimeUnit.SECONDS));
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertInstanceOf(LeaseLostException.class, e.getCause());
@@ -297,7 +264,7 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
         Session session = client.newSession(Duration.ofSeconds(6)); // keep-alive every 2 s
         LockHandle lock = recipe.contender(session, name).lock();
         assertTrue(client.txn().ifHeld(lock).put(name + "-data", "v1").commit(), "guarded write while held");
-        revokeFromOutside(session.leaseId());
+        revokeLease(session.leaseId());
         assertFalse(client.txn().ifHeld(lock).put(name + "-data", "v2").commit(), "refused by etcd at once");
         ExecutionException lost = assertThrows(ExecutionException.class,
                 () -> session.lost().get(3, TimeUnit.SECONDS));
@@ -315,7 +282,7 @@ class RecipeEdgeCasesTest extends OneEtcdOneClient {
         try (Blockers blockers = new Blockers(recipe, name)) {
             Session s = client.newSession();
             CompletableFuture<LockHandle> waiting = recipe.contender(s, name).lockAsync();
-            awaitKeys(name, recipe.blockers + 1);
+            awaitKeys(name, recipe.blockers + 1, Duration.ofSeconds(10));
             s.close();
             ExecutionException e = assertThrows(ExecutionException.class, () -> waiting.get(5, TimeUnit.SECONDS));
             assertInstanceOf(ClientClosedException.class, e.getCause());

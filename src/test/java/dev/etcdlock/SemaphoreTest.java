@@ -26,14 +26,6 @@ import org.junit.jupiter.api.Test;
 
 class SemaphoreTest extends OneEtcdOneClient {
 
-    private static void awaitKeys(String name, long count) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (keys(name) != count) {
-            assertTrue(System.nanoTime() < deadline, "expected " + count + " keys under " + name);
-            Thread.sleep(10);
-        }
-    }
-
     @Test
     void tenClientsNeverHoldMoreThanThreePermits() throws Exception {
         String name = "/semaphore-test/ten";
@@ -96,7 +88,7 @@ class SemaphoreTest extends OneEtcdOneClient {
                 sessions.add(s);
                 int waiter = i;
                 waits.add(s.semaphore(name, 2).acquireAsync().whenComplete((h, t) -> order.add(waiter)));
-                awaitKeys(name, i + 3); // enqueued before the next one starts
+                awaitKeys(name, i + 3, Duration.ofSeconds(10)); // enqueued before the next one starts
             }
             Thread.sleep(200);
             assertEquals(List.of(), order, "both permits are taken");
@@ -132,7 +124,7 @@ class SemaphoreTest extends OneEtcdOneClient {
             LockHandle heldA = a.semaphore(name, 3).acquire();
             LockHandle heldB = b.semaphore(name, 3).acquire();
             CompletableFuture<LockHandle> waiting = waiter.semaphore(name, 3).acquireAsync();
-            awaitKeys(name, 4);
+            awaitKeys(name, 4, Duration.ofSeconds(10));
             assertFalse(waiting.isDone(), "3 permits held");
 
             proxy.hang(); // the holder's process is gone as far as etcd can tell: no keep-alive, no unlock

@@ -299,17 +299,17 @@ class TlsTest {
      */
     @Test
     void withAuthenticationTheCertificateNameOrTheCredentialsDecide() throws Exception {
-        Assumptions.assumeTrue(EtcdctlInteropTest.etcdctlAvailable(), "etcdctl is not on the PATH");
+        Assumptions.assumeTrue(Etcdctl.available(), "etcdctl is not on the PATH");
         try (EtcdTestCluster etcd = EtcdTestCluster.singleTls(LocalEtcdCluster.Tls.mutual(certs.server.cert(),
                 certs.server.key(), certs.ca), List.of())) {
-            etcdctl(etcd, null, "user", "add", "root:rootpw");
-            etcdctl(etcd, null, "user", "grant-role", "root", "root");
-            etcdctl(etcd, null, "auth", "enable");
-            etcdctl(etcd, "root:rootpw", "user", "add", TestCertificates.CLIENT_CN + ":alicepw");
-            etcdctl(etcd, "root:rootpw", "role", "add", "locks");
-            etcdctl(etcd, "root:rootpw", "role", "grant-permission", "locks", "readwrite", "/allowed/",
+            etcdctl(etcd, "user", "add", "root:rootpw");
+            etcdctl(etcd, "user", "grant-role", "root", "root");
+            etcdctl(etcd, "auth", "enable");
+            etcdctl(etcd, "--user=root:rootpw", "user", "add", TestCertificates.CLIENT_CN + ":alicepw");
+            etcdctl(etcd, "--user=root:rootpw", "role", "add", "locks");
+            etcdctl(etcd, "--user=root:rootpw", "role", "grant-permission", "locks", "readwrite", "/allowed/",
                     "--prefix=true");
-            etcdctl(etcd, "root:rootpw", "user", "grant-role", TestCertificates.CLIENT_CN, "locks");
+            etcdctl(etcd, "--user=root:rootpw", "user", "grant-role", TestCertificates.CLIENT_CN, "locks");
 
             try (EtcdLockClient alice = withClientCertificate(etcd).build(); Session s = alice.newSession()) {
                 try (LockHandle lock = s.mutex("/allowed/job").lock(Duration.ofSeconds(5))) {
@@ -330,19 +330,12 @@ class TlsTest {
         }
     }
 
-    private static void etcdctl(EtcdTestCluster etcd, String user, String... args)
-            throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoint(etcd),
-                "--cacert=" + certs.ca, "--cert=" + certs.client.cert(), "--key=" + certs.client.key()));
-        if (user != null) {
-            command.add("--user=" + user);
-        }
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("ETCDCTL_API", "3");
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(20, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
+    /** etcdctl with the test CA and the client certificate, as the etcd of a TLS test requires. */
+    private static void etcdctl(EtcdTestCluster etcd, String... args) throws IOException, InterruptedException {
+        List<String> all = new ArrayList<>(List.of("--cacert=" + certs.ca, "--cert=" + certs.client.cert(),
+                "--key=" + certs.client.key()));
+        all.addAll(List.of(args));
+        Etcdctl.run(endpoint(etcd), all.toArray(String[]::new));
     }
 
     private static long keys(EtcdTestCluster etcd, TlsFiles tls, String prefix) {

@@ -3,9 +3,7 @@ package dev.etcdlock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.PutRequest;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -28,20 +26,10 @@ class WaiterSurvivesCompactionTest {
                 Session waiter = waiterClient.newSession(Duration.ofSeconds(20))) {
             LockHandle held = holder.mutex(name).lock();
             CompletableFuture<LockHandle> waiting = waiter.mutex(name).lockAsync();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (EtcdKeys.count(etcd.clientEndpoints(), name + "/") < 2) {
-                assertTrue(System.nanoTime() < deadline, "waiter enqueued");
-                Thread.sleep(10);
-            }
-            long last = 0;
-            for (int i = 0; i < 20; i++) {
-                last = admin.kv().put(PutRequest.newBuilder().setKey(ByteString.copyFromUtf8("/compaction/other"))
-                        .build()).join().getHeader().getRevision();
-            }
-            admin.kv().compact(last).join();
-
-            etcd.local().kill(0); // every stream breaks; the waiter's watch must resume from a compacted revision
-            etcd.local().restart(0);
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") >= 2, Duration.ofSeconds(5),
+                    () -> "waiter enqueued");
+            // every stream breaks: the waiter's watch must resume from a compacted revision
+            CompactedHistory.compactAndBreakStreams(etcd, admin);
 
             Thread.sleep(500);
             assertTrue(!waiting.isDone(), "still waiting: the holder has not released");

@@ -9,13 +9,14 @@ import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.LockHandle;
 import dev.etcdlock.Mutex;
 import dev.etcdlock.Session;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.internal.local.LocalEtcdCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A member that is frozen (SIGSTOP: a long GC pause, a hung VM) keeps its TCP connections open and answers nothing;
@@ -23,20 +24,13 @@ import org.junit.jupiter.api.Test;
  * within a couple of seconds, not stall for the request timeout on every call that lands on the frozen one.
  */
 class FrozenMemberTest {
-    private static EtcdTestCluster etcd;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.of(EtcdTestCluster::cluster3);
     private static LocalEtcdCluster cluster;
 
     @BeforeAll
     static void start() {
-        etcd = EtcdTestCluster.cluster3();
         cluster = etcd.local();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.Await;
 import dev.etcdlock.EtcdKeys;
 import dev.etcdlock.EtcdLockClient;
 import dev.etcdlock.EtcdMetrics;
@@ -48,7 +49,8 @@ class SilentWatchStreamTest {
                 LockHandle held = holder.mutex(name).lock(Duration.ofSeconds(5));
                 double[] streamsBefore = watchStreamsPerMember(etcd);
                 CompletableFuture<LockHandle> waiter = waiting.mutex(name).lockAsync();
-                awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, "the waiter enqueued");
+                Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5),
+                        () -> "timed out waiting: the waiter enqueued");
                 int member = memberWithNewWatchStream(etcd, streamsBefore);
 
                 proxies.get(member).hang();
@@ -188,18 +190,6 @@ class SilentWatchStreamTest {
                 : prefixOrKey;
         return writer.kv().put(PutRequest.newBuilder().setKey(key).setValue(ByteString.copyFromUtf8(suffix)).build())
                 .join().getHeader().getRevision();
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(Condition condition, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.holds()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting: " + what);
-            Thread.sleep(10);
-        }
     }
 
     /** The revisions delivered, in delivery order. */

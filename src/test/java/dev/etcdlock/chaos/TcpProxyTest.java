@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.etcdlock.Await;
 import dev.etcdlock.EtcdKeys;
 import dev.etcdlock.EtcdLockClient;
 import dev.etcdlock.EtcdTestCluster;
@@ -81,7 +82,8 @@ class TcpProxyTest {
                 }
             }, "the old connection was reset");
             old.close();
-            awaitTrue(() -> echo.open() == 0, "the target side was reset too");
+            Await.until(() -> echo.open() == 0, Duration.ofSeconds(5),
+                    () -> "timed out waiting: the target side was reset too");
             try (Socket fresh = connect(proxy)) {
                 assertEquals("again", exchange(fresh, "again"));
             }
@@ -195,7 +197,7 @@ class TcpProxyTest {
         proxy.close(); // idempotent
         assertEquals(0, proxyThreads(prefix), "no thread left after close()");
         assertEquals(0, proxy.openConnections());
-        awaitTrue(() -> echo.open() == 0, "target side closed");
+        Await.until(() -> echo.open() == 0, Duration.ofSeconds(5), () -> "timed out waiting: target side closed");
         assertThrows(IOException.class, () -> {
             Socket late = new Socket();
             late.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port()), 1_000);
@@ -307,18 +309,6 @@ class TcpProxyTest {
     private static long proxyThreads(String prefix) {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.getName().startsWith(prefix) && t.isAlive()).count();
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(Condition condition, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!condition.holds()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting: " + what);
-            Thread.sleep(10);
-        }
     }
 
     /** Echoes what it reads; counts bytes received and open connections; may greet each new connection. */

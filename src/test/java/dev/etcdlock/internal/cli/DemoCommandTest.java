@@ -4,32 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.etcdlock.EtcdKeys;
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class DemoCommandTest {
-    private static EtcdTestCluster etcd;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @Test
     void app2WaitsForApp1AndGetsALargerFencingToken() {
-        CliRun run = CliRun.of("demo", "--endpoints", String.join(",", etcd.clientEndpoints()));
+        CliRun run = CliRun.of("demo", "--endpoints", etcd.endpoints());
 
         System.out.println(run);
         assertEquals(0, run.code(), run::toString);

@@ -5,51 +5,34 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.EtcdLockClient;
+import dev.etcdlock.Await;
 import dev.etcdlock.EtcdKeys;
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.EtcdLockClient;
+import dev.etcdlock.Etcdctl;
 import dev.etcdlock.LockHandle;
+import dev.etcdlock.ProcessLines;
 import dev.etcdlock.Session;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.internal.proto.KeyValue;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class LockCommandTest {
-    private static EtcdTestCluster etcd;
-    private static String endpoints;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        endpoints = String.join(",", etcd.clientEndpoints());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
 
     @Test
     void commandRunsWithLockEnvironmentAndItsExitStatusIsPropagated() throws Exception {
@@ -60,8 +43,8 @@ class LockCommandTest {
         String script = "echo \"$ETCD_LOCK_KEY $ETCD_LOCK_REV $ETCD_LOCK_FENCE\" > \"$1\"; "
                 + "ETCDCTL_API=3 etcdctl --endpoints=\"$3\" get --prefix \"$4/\" -w json > \"$2\"; exit 7";
 
-        CliRun run = CliRun.of("lock", name, "--endpoints", endpoints, "--ttl", "5s", "--",
-                "sh", "-c", script, "sh", env.toString(), seen.toString(), endpoints, name);
+        CliRun run = CliRun.of("lock", name, "--endpoints", etcd.endpoints(), "--ttl", "5s", "--",
+                "sh", "-c", script, "sh", env.toString(), seen.toString(), etcd.endpoints(), name);
 
         assertEquals(7, run.code(), run::toString);
         String[] values = Files.readString(env).strip().split(" ");
@@ -83,7 +66,7 @@ class LockCommandTest {
     void commandWithoutDoubleDashLikeEtcdctl() throws Exception {
         String name = "/cli-test/no-dashes";
         Path out = dir.resolve("out");
-        CliRun run = CliRun.of("lock", "--endpoints=" + endpoints, name, "--timeout=5s", "sh", "-c",
+        CliRun run = CliRun.of("lock", "--endpoints=" + etcd.endpoints(), name, "--timeout=5s", "sh", "-c",
                 "echo \"$ETCD_LOCK_KEY\" --ttl \"$0\" > \"$1\"", "x", out.toString());
 
         assertEquals(0, run.code(), run::toString);
@@ -96,10 +79,10 @@ class LockCommandTest {
     void timesOutWhileAJavaMutexHoldsTheName() throws Exception {
         String name = "/cli-test/busy";
         Path ran = dir.resolve("ran");
-        try (EtcdLockClient client = EtcdLockClient.connect(endpoints);
+        try (EtcdLockClient client = EtcdLockClient.connect(etcd.endpoints());
              Session session = client.newSession(Duration.ofSeconds(10));
              LockHandle held = session.mutex(name).lock(Duration.ofSeconds(5))) {
-            CliRun run = CliRun.of("lock", name, "--endpoints", endpoints, "--timeout", "500ms", "--",
+            CliRun run = CliRun.of("lock", name, "--endpoints", etcd.endpoints(), "--timeout", "500ms", "--",
                     "touch", ran.toString());
 
             System.out.println("lock --timeout 500ms while held: " + run);
@@ -133,12 +116,7 @@ class LockCommandTest {
     @ParameterizedTest
     @MethodSource("badArguments")
     void badArgumentsExit2WithAMessage(List<String> args, String message) {
-        List<String> all = new ArrayList<>(List.of("lock"));
-        all.addAll(args);
-        CliRun run = CliRun.of(all.toArray(String[]::new));
-        assertEquals(2, run.code(), run::toString);
-        assertTrue(run.err().contains(message), run::toString);
-        assertTrue(run.millis() < 1000, run::toString);
+        CliRun.assertBadArguments("lock", args, message);
     }
 
     @Test
@@ -162,7 +140,7 @@ class LockCommandTest {
     @Test
     void commandThatCannotRunExits127AndReleases() {
         String name = "/cli-test/no-such-command";
-        CliRun run = CliRun.of("lock", name, "--endpoints", endpoints, "--", "/no/such/command");
+        CliRun run = CliRun.of("lock", name, "--endpoints", etcd.endpoints(), "--", "/no/such/command");
         assertEquals(127, run.code(), run::toString);
         assertTrue(run.err().contains("cannot run /no/such/command"), run::toString);
         assertEquals(List.of(), EtcdKeys.keysUnder(etcd.clientEndpoints(), name + "/"));
@@ -179,15 +157,15 @@ class LockCommandTest {
         Path terminated = dir.resolve("terminated");
         String script = "trap 'kill $!; echo TERM > \"$1\"; exit 0' TERM; sleep 30 & echo up > \"$0\"; wait";
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.of("lock", name,
-                "--endpoints", endpoints, "--ttl", "2", "--", "sh", "-c", script, started.toString(),
+                "--endpoints", etcd.endpoints(), "--ttl", "2", "--", "sh", "-c", script, started.toString(),
                 terminated.toString()));
         try {
-            awaitTrue(() -> Files.exists(started) || run.isDone(), Duration.ofSeconds(10));
+            Await.until(() -> Files.exists(started) || run.isDone(), Duration.ofSeconds(10));
             assertFalse(run.isDone(), () -> "lock ended early: " + run.join());
             List<KeyValue> keys = EtcdKeys.under(etcd.clientEndpoints(), name + "/");
             assertEquals(1, keys.size(), keys::toString);
             long revokedAt = System.nanoTime();
-            etcdctl("lease", "revoke", Long.toHexString(keys.get(0).getLease()));
+            Etcdctl.run(etcd.endpoints(), "lease", "revoke", Long.toHexString(keys.get(0).getLease()));
 
             CliRun result = run.get(10, TimeUnit.SECONDS);
             long detectMs = (System.nanoTime() - revokedAt) / 1_000_000;
@@ -210,12 +188,12 @@ class LockCommandTest {
     void holdWithoutCommandEndsWhenTheLeaseIsLost() throws Exception {
         String name = "/cli-test/hold-lost";
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.of("lock", name,
-                "--endpoints", endpoints, "--ttl", "2"));
+                "--endpoints", etcd.endpoints(), "--ttl", "2"));
         try {
-            awaitTrue(() -> !EtcdKeys.under(etcd.clientEndpoints(), name + "/").isEmpty() || run.isDone(),
+            Await.until(() -> !EtcdKeys.under(etcd.clientEndpoints(), name + "/").isEmpty() || run.isDone(),
                     Duration.ofSeconds(10));
             KeyValue kv = EtcdKeys.under(etcd.clientEndpoints(), name + "/").get(0);
-            etcdctl("lease", "revoke", Long.toHexString(kv.getLease()));
+            Etcdctl.run(etcd.endpoints(), "lease", "revoke", Long.toHexString(kv.getLease()));
 
             CliRun result = run.get(10, TimeUnit.SECONDS);
             assertEquals(3, result.code(), result::toString);
@@ -233,62 +211,22 @@ class LockCommandTest {
     @Test
     void holdInItsOwnJvmReleasesOnSigterm() throws Exception {
         String name = "/cli-test/hold-sigterm";
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "lock", name, "--endpoints", endpoints, "--ttl", "30")
-                .redirectError(dir.resolve("stderr").toFile())
-                .start();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            CompletableFuture<String> firstLine = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return out.readLine();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
-            String key = firstLine.get(20, TimeUnit.SECONDS);
+        Process p = CliRun.inItsOwnJvm(dir.resolve("stderr"), "lock", name, "--endpoints", etcd.endpoints(),
+                "--ttl", "30");
+        try {
+            String key = ProcessLines.of(p.getInputStream(), "lock-stdout").poll(20, TimeUnit.SECONDS);
+            assertTrue(key != null, () -> "lock printed no key within 20 s; stderr: "
+                    + CliRun.readQuietly(dir.resolve("stderr")));
             assertEquals(List.of(key), EtcdKeys.keysUnder(etcd.clientEndpoints(), name + "/"),
-                    () -> "stderr: " + readQuietly(dir.resolve("stderr")));
+                    () -> "stderr: " + CliRun.readQuietly(dir.resolve("stderr")));
 
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(10, TimeUnit.SECONDS), "lock did not exit on SIGTERM");
-            assertEquals(143, p.exitValue(), () -> "stderr: " + readQuietly(dir.resolve("stderr")));
+            assertEquals(143, p.exitValue(), () -> "stderr: " + CliRun.readQuietly(dir.resolve("stderr")));
             assertEquals(List.of(), EtcdKeys.keysUnder(etcd.clientEndpoints(), name + "/"));
         } finally {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
-    private static String readQuietly(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return e.toString();
-        }
-    }
-
-    private static void etcdctl(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("ETCDCTL_API", "3");
-        Process p = pb.start();
-        try {
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(10, TimeUnit.SECONDS), "etcdctl hangs");
-            assertEquals(0, p.exitValue(), () -> "etcdctl " + List.of(args) + ": " + output);
-        } finally {
-            p.destroyForcibly();
-        }
-    }
-
-    private static void awaitTrue(BooleanSupplier condition, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "condition not met within " + timeout);
-            Thread.sleep(20);
         }
     }
 }

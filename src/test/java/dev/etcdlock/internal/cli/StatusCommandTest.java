@@ -5,40 +5,33 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.Await;
 import dev.etcdlock.EtcdKeys;
-import dev.etcdlock.EtcdLockClient;
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.Etcdctl;
 import dev.etcdlock.LockHandle;
+import dev.etcdlock.ProcessLines;
 import dev.etcdlock.ReadWriteLock;
 import dev.etcdlock.Session;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.chaos.TcpProxy;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.KeyValue;
 import dev.etcdlock.internal.proto.PutRequest;
 import dev.etcdlock.internal.proto.RangeRequest;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -46,29 +39,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** {@code status} against a real etcd, with holders and waiters of our Mutex, RW lock, semaphore and etcdctl lock. */
 class StatusCommandTest {
-    private static EtcdTestCluster etcd;
-    private static String endpoints;
-    private static EtcdLockClient client;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single().withClient();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        endpoints = String.join(",", etcd.clientEndpoints());
-        client = EtcdLockClient.connect(endpoints);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
 
     /** A table row: POS ROLE KEY LEASE TTL TOKEN SINCE/WAITS-FOR [VALUE], columns two spaces or more apart. */
     record Row(String pos, String role, String key, String lease, String ttl, String token, String sinceOrWaits) {
@@ -86,17 +61,17 @@ class StatusCommandTest {
     @Test
     void javaHolderAndTwoJavaWaitersInOrderWithTheirTokens() throws Exception {
         String name = "/status-test/java";
-        try (Session s1 = client.newSession(Duration.ofSeconds(10));
-             Session s2 = client.newSession(Duration.ofSeconds(20));
-             Session s3 = client.newSession(Duration.ofSeconds(30))) {
+        try (Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session s2 = etcd.client().newSession(Duration.ofSeconds(20));
+             Session s3 = etcd.client().newSession(Duration.ofSeconds(30))) {
             LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
             CompletableFuture<LockHandle> third = s3.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 3, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 3, Duration.ofSeconds(5));
             List<KeyValue> keys = EtcdKeys.under(etcd.clientEndpoints(), name + "/");
 
-            CliRun run = CliRun.of("status", name, "--endpoints", endpoints);
+            CliRun run = CliRun.of("status", name, "--endpoints", etcd.endpoints());
             System.out.println("status with a holder and two waiters:\n" + run.out());
 
             assertEquals(0, run.code(), run::toString);
@@ -120,7 +95,7 @@ class StatusCommandTest {
             // The holder goes: the first waiter holds, since the revision that deleted the holder's key.
             held.unlock();
             LockHandle secondHeld = second.get(5, TimeUnit.SECONDS);
-            CliRun json = CliRun.of("status", name, "--endpoints", endpoints, "--json");
+            CliRun json = CliRun.of("status", name, "--endpoints", etcd.endpoints(), "--json");
             System.out.println("status --json after the holder left:\n" + json.out());
             assertEquals(0, json.code(), json::toString);
             String out = json.out();
@@ -148,19 +123,19 @@ class StatusCommandTest {
     @Test
     void holderSinceIsABoundOnceHistoryIsCompacted() throws Exception {
         String name = "/status-test/compacted";
-        try (Session s1 = client.newSession(Duration.ofSeconds(10));
-             Session s2 = client.newSession(Duration.ofSeconds(10));
+        try (Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session s2 = etcd.client().newSession(Duration.ofSeconds(10));
              Engine admin = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
             LockHandle first = s1.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
             first.unlock();
             LockHandle held = second.get(5, TimeUnit.SECONDS);
             long revision = admin.kv().put(PutRequest.newBuilder()
                     .setKey(ByteString.copyFromUtf8("/status-test/other")).build()).join().getHeader().getRevision();
             admin.kv().compact(revision).join();
 
-            CliRun run = CliRun.of("status", name, "--endpoints", endpoints);
+            CliRun run = CliRun.of("status", name, "--endpoints", etcd.endpoints());
             System.out.println("status after compaction:\n" + run.out());
             assertEquals(0, run.code(), run::toString);
             // it came to hold before the compacted revision: all we can say honestly is "by then"
@@ -172,15 +147,15 @@ class StatusCommandTest {
 
     @Test
     void etcdctlLockHolderAndAJavaWaiter() throws Exception {
-        Assumptions.assumeTrue(etcdctlAvailable(), "etcdctl is not on the PATH");
+        Assumptions.assumeTrue(Etcdctl.available(), "etcdctl is not on the PATH");
         String name = "/status-test/etcdctl";
-        Process etcdctl = etcdctl("lock", name);
-        try (Session waiter = client.newSession(Duration.ofSeconds(10))) {
-            String etcdctlKey = firstLine(etcdctl);
+        Etcdctl.Running etcdctl = Etcdctl.start(etcd.endpoints(), "lock", name);
+        try (Session waiter = etcd.client().newSession(Duration.ofSeconds(10))) {
+            String etcdctlKey = etcdctl.line();
             CompletableFuture<LockHandle> java = waiter.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
 
-            CliRun run = CliRun.of("status", name, "--endpoints", endpoints);
+            CliRun run = CliRun.of("status", name, "--endpoints", etcd.endpoints());
             System.out.println("status with an etcdctl holder:\n" + run.out());
             assertEquals(0, run.code(), run::toString);
             List<Row> rows = Row.of(run.out());
@@ -193,11 +168,10 @@ class StatusCommandTest {
             assertEquals(etcdctlKey, rows.get(1).sinceOrWaits(), "the Java waiter waits for etcdctl's key");
             assertFalse(java.isDone());
 
-            etcdctl.destroy(); // etcdctl unlocks on SIGTERM
+            etcdctl.process().destroy(); // etcdctl unlocks on SIGTERM
             java.get(5, TimeUnit.SECONDS).unlock();
         } finally {
-            etcdctl.destroyForcibly();
-            etcdctl.waitFor(10, TimeUnit.SECONDS);
+            etcdctl.kill();
         }
     }
 
@@ -205,16 +179,16 @@ class StatusCommandTest {
     void readWriteLockReadersHoldTogetherAndSemaphoreHoldersAreItsPermits() throws Exception {
         String rw = "/status-test/rw";
         String sem = "/status-test/sem";
-        try (Session r1 = client.newSession(Duration.ofSeconds(10));
-             Session r2 = client.newSession(Duration.ofSeconds(10));
-             Session w = client.newSession(Duration.ofSeconds(10))) {
+        try (Session r1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session r2 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session w = etcd.client().newSession(Duration.ofSeconds(10))) {
             ReadWriteLock lock1 = r1.readWriteLock(rw);
             LockHandle read1 = lock1.readLock().lock(Duration.ofSeconds(5));
             LockHandle read2 = r2.readWriteLock(rw).readLock().lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> write = w.readWriteLock(rw).writeLock().lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), rw + "/") == 3, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), rw + "/") == 3, Duration.ofSeconds(5));
 
-            CliRun run = CliRun.of("status", rw, "--endpoints", endpoints);
+            CliRun run = CliRun.of("status", rw, "--endpoints", etcd.endpoints());
             System.out.println("status of a read-write lock:\n" + run.out());
             assertTrue(run.out().startsWith(rw + ": held by 2, 1 waiting; read-write lock layout"), run::toString);
             List<Row> rows = Row.of(run.out());
@@ -228,8 +202,8 @@ class StatusCommandTest {
             LockHandle p1 = r1.semaphore(sem, 2).acquire(Duration.ofSeconds(5));
             LockHandle p2 = r2.semaphore(sem, 2).acquire(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> p3 = w.semaphore(sem, 2).acquireAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), sem + "/") == 3, Duration.ofSeconds(5));
-            CliRun semRun = CliRun.of("status", sem, "--endpoints", endpoints);
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), sem + "/") == 3, Duration.ofSeconds(5));
+            CliRun semRun = CliRun.of("status", sem, "--endpoints", etcd.endpoints());
             System.out.println("status of a semaphore:\n" + semRun.out());
             assertTrue(semRun.out().startsWith(sem + ": held by 2, 1 waiting; semaphore, 2 permits layout"),
                     semRun::toString);
@@ -244,11 +218,11 @@ class StatusCommandTest {
 
     @Test
     void freeLockSaysFreeAndExits0() {
-        CliRun run = CliRun.of("status", "/status-test/nobody", "--endpoints", endpoints);
+        CliRun run = CliRun.of("status", "/status-test/nobody", "--endpoints", etcd.endpoints());
         assertEquals(0, run.code(), run::toString);
         assertTrue(run.out().startsWith("/status-test/nobody: free (no keys under /status-test/nobody/)"),
                 run::toString);
-        CliRun json = CliRun.of("status", "/status-test/nobody", "--endpoints=" + endpoints, "--json");
+        CliRun json = CliRun.of("status", "/status-test/nobody", "--endpoints=" + etcd.endpoints(), "--json");
         assertTrue(json.out().matches("\\{\"name\":\"/status-test/nobody\",\"revision\":\\d+,\"layout\":\"mutex\","
                 + "\"permits\":1,\"state\":\"free\",\"keys\":\\[]}\\s*"), json::toString);
     }
@@ -260,43 +234,34 @@ class StatusCommandTest {
     @Test
     void watchPrintsTheHolderChangeWhenTheHolderReleases() throws Exception {
         String name = "/status-test/watch";
-        try (Session s1 = client.newSession(Duration.ofSeconds(10));
-             Session s2 = client.newSession(Duration.ofSeconds(10))) {
+        try (Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session s2 = etcd.client().newSession(Duration.ofSeconds(10))) {
             LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
             String k1 = held.key();
             String k2 = name + "/" + Long.toHexString(s2.leaseId());
 
-            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "status", name, "--watch", "--endpoints", endpoints)
-                    .redirectError(dir.resolve("stderr").toFile())
-                    .start();
-            BlockingQueue<String> lines = lines(p);
-            try {
-                String first = lines.poll(20, TimeUnit.SECONDS);
+            try (WatchProcess watch = new WatchProcess(name, etcd.endpoints())) {
+                String first = watch.next(20);
                 assertTrue(first != null && first.matches("rev \\d+: held by " + Pattern.quote(k1)
-                        + " \\(token \\d+, ttl \\d+s\\); 1 waiting: " + Pattern.quote(k2)), () -> first + " "
-                        + readQuietly(dir.resolve("stderr")));
+                        + " \\(token \\d+, ttl \\d+s\\); 1 waiting: " + Pattern.quote(k2)),
+                        () -> watch.describe(first));
 
                 long releasedAt = System.nanoTime();
                 held.unlock();
-                String change = lines.poll(10, TimeUnit.SECONDS);
+                String change = watch.next(10);
                 long ms = (System.nanoTime() - releasedAt) / 1_000_000;
                 System.out.println("status --watch printed, " + ms + " ms after the unlock: " + change);
                 assertTrue(change != null && change.contains("holder " + k1 + " left after holding >= ")
                         && change.contains(k2 + " holds (token ") && change.endsWith("0 waiting"),
-                        () -> change + " " + readQuietly(dir.resolve("stderr")));
+                        () -> watch.describe(change));
 
                 second.get(5, TimeUnit.SECONDS).unlock();
-                String free = lines.poll(10, TimeUnit.SECONDS);
+                String free = watch.next(10);
                 assertTrue(free != null && free.matches("rev \\d+: holder " + Pattern.quote(k2)
                         + " left after holding \\d.* \\| free"), free);
-                assertTrue(p.isAlive(), "--watch goes on until stopped");
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
+                assertTrue(watch.process.isAlive(), "--watch goes on until stopped");
             }
         }
     }
@@ -310,24 +275,17 @@ class StatusCommandTest {
     void watchSurvivesCompactionOfTheEventsItMissed() throws Exception {
         String name = "/status-test/watch-compacted";
         try (TcpProxy proxy = TcpProxy.start(URI.create(etcd.clientEndpoints().get(0)));
-             Session s1 = client.newSession(Duration.ofSeconds(10));
-             Session s2 = client.newSession(Duration.ofSeconds(10));
+             Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session s2 = etcd.client().newSession(Duration.ofSeconds(10));
              Engine admin = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
             LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync();
-            awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+            Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
             String k2 = name + "/" + Long.toHexString(s2.leaseId());
 
-            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                    "status", name, "--watch", "--endpoints", proxy.endpoint())
-                    .redirectError(dir.resolve("stderr").toFile())
-                    .start();
-            BlockingQueue<String> lines = lines(p);
-            try {
-                String first = lines.poll(20, TimeUnit.SECONDS);
-                assertTrue(first != null && first.contains("held by " + held.key()), () -> first + " "
-                        + readQuietly(dir.resolve("stderr")));
+            try (WatchProcess watch = new WatchProcess(name, proxy.endpoint())) {
+                String first = watch.next(20);
+                assertTrue(first != null && first.contains("held by " + held.key()), () -> watch.describe(first));
 
                 proxy.refuse();
                 held.unlock();
@@ -336,22 +294,18 @@ class StatusCommandTest {
                         .setKey(ByteString.copyFromUtf8("/status-test/elsewhere")).build()).join().getHeader()
                         .getRevision();
                 admin.kv().compact(revision).join();
-                assertEquals(null, lines.poll(300, TimeUnit.MILLISECONDS), "nothing can come while cut off");
+                assertEquals(null, watch.lines.poll(300, TimeUnit.MILLISECONDS), "nothing can come while cut off");
                 proxy.pass();
 
-                String change = lines.poll(15, TimeUnit.SECONDS);
+                String change = watch.next(15);
                 System.out.println("status --watch after the compaction: " + change);
                 assertTrue(change != null && change.contains("holder " + held.key() + " left")
                         && change.contains(k2 + " holds (token " + secondHeld.fencingToken() + ")"),
-                        () -> change + " " + readQuietly(dir.resolve("stderr")));
+                        () -> watch.describe(change));
 
                 secondHeld.unlock();
-                String free = lines.poll(10, TimeUnit.SECONDS);
-                assertTrue(free != null && free.endsWith("| free"), () -> free + " "
-                        + readQuietly(dir.resolve("stderr")));
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
+                String free = watch.next(10);
+                assertTrue(free != null && free.endsWith("| free"), () -> watch.describe(free));
             }
         }
     }
@@ -360,17 +314,17 @@ class StatusCommandTest {
     @Test
     void watchOnATerminalRedrawsTheTable() throws Exception {
         String name = "/status-test/watch-tty";
-        try (Session s1 = client.newSession(Duration.ofSeconds(10));
-             Session s2 = client.newSession(Duration.ofSeconds(10))) {
+        try (Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Session s2 = etcd.client().newSession(Duration.ofSeconds(10))) {
             LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<CliRun> result = new CompletableFuture<>();
             Thread watcher = new Thread(() -> result.complete(CliRun.of(true, "status", name, "--watch",
-                    "--endpoints", endpoints)), "status-watch");
+                    "--endpoints", etcd.endpoints())), "status-watch");
             watcher.start();
             try {
                 Thread.sleep(1000); // connected and watching: a local etcd answers in milliseconds
                 CompletableFuture<LockHandle> second = s2.mutex(name).lockAsync(); // a change: a waiter joins
-                awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
+                Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2, Duration.ofSeconds(5));
                 held.unlock();
                 second.get(5, TimeUnit.SECONDS).unlock();
                 Thread.sleep(500);
@@ -411,12 +365,7 @@ class StatusCommandTest {
     @ParameterizedTest
     @MethodSource("badArguments")
     void badArgumentsExit2WithAMessage(List<String> args, String message) {
-        List<String> all = new ArrayList<>(List.of("status"));
-        all.addAll(args);
-        CliRun run = CliRun.of(all.toArray(String[]::new));
-        assertEquals(2, run.code(), run::toString);
-        assertTrue(run.err().contains(message), run::toString);
-        assertTrue(run.millis() < 1000, run::toString);
+        CliRun.assertBadArguments("status", args, message);
     }
 
     @Test
@@ -443,61 +392,30 @@ class StatusCommandTest {
         assertTrue(left <= ttl && left >= ttl - ttl / 3 - 2, "TTL left " + shown + " of " + ttl + " s");
     }
 
-    private static BlockingQueue<String> lines(Process p) {
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(),
-                    StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; ) {
-                    lines.add(line);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, "status-watch-reader");
-        reader.setDaemon(true);
-        reader.start();
-        return lines;
-    }
+    /** {@code status <name> --watch} in a JVM of its own, its output to a pipe, read line by line. */
+    private final class WatchProcess implements AutoCloseable {
+        final Process process;
+        final BlockingQueue<String> lines;
 
-    private Process etcdctl(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("etcdctl", "--endpoints=" + endpoints));
-        cmd.addAll(Arrays.asList(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(Files.createTempFile(dir, "etcdctl", ".err").toFile());
-        pb.environment().put("ETCDCTL_API", "3");
-        return pb.start();
-    }
-
-    private static String firstLine(Process p) throws Exception {
-        BlockingQueue<String> lines = lines(p);
-        String first = lines.poll(10, TimeUnit.SECONDS);
-        assertTrue(first != null, "etcdctl printed nothing");
-        return first;
-    }
-
-    static boolean etcdctlAvailable() {
-        try {
-            Process p = new ProcessBuilder("etcdctl", "version").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
+        WatchProcess(String name, String endpoints) throws IOException {
+            process = CliRun.inItsOwnJvm(dir.resolve("stderr"), "status", name, "--watch", "--endpoints", endpoints);
+            lines = ProcessLines.of(process.getInputStream(), "status-watch-reader");
         }
-    }
 
-    private static String readQuietly(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            return e.toString();
+        /** The next line it prints, or null when none comes within {@code seconds}. */
+        String next(int seconds) throws InterruptedException {
+            return lines.poll(seconds, TimeUnit.SECONDS);
         }
-    }
 
-    static void awaitTrue(BooleanSupplier condition, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "condition not met within " + timeout);
-            Thread.sleep(20);
+        /** For failure messages: the line, and what the process wrote to stderr. */
+        String describe(String line) {
+            return line + " " + CliRun.readQuietly(dir.resolve("stderr"));
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            process.waitFor(10, TimeUnit.SECONDS);
         }
     }
 }

@@ -3,43 +3,24 @@ package dev.etcdlock.internal.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.etcdlock.Await;
 import dev.etcdlock.EtcdKeys;
-import dev.etcdlock.EtcdLockClient;
-import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.LockHandle;
 import dev.etcdlock.Session;
+import dev.etcdlock.SharedEtcd;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code lock --wait-progress}: a line redrawn with {@code \r} on a terminal, nothing at all otherwise. */
 class WaitProgressTest {
-    private static EtcdTestCluster etcd;
-    private static String endpoints;
-    private static EtcdLockClient client;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        endpoints = String.join(",", etcd.clientEndpoints());
-        client = EtcdLockClient.connect(endpoints);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single().withClient();
 
     @Test
     void onATerminalTheLineShowsThePlaceInLineAndTheTimeWaited() throws Exception {
@@ -81,12 +62,12 @@ class WaitProgressTest {
      * 1.5 s. Returns the run with its stdout replaced by the holder's key.
      */
     private static CliRun waitBehindAHolder(String name, boolean terminal) throws Exception {
-        try (Session holder = client.newSession(Duration.ofSeconds(10))) {
+        try (Session holder = etcd.client().newSession(Duration.ofSeconds(10))) {
             LockHandle held = holder.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.of(terminal, "lock", name,
-                    "--endpoints", endpoints, "--wait-progress", "--timeout", "20s", "--", "true"));
+                    "--endpoints", etcd.endpoints(), "--wait-progress", "--timeout", "20s", "--", "true"));
             try {
-                StatusCommandTest.awaitTrue(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2
+                Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), name + "/") == 2
                         || run.isDone(), Duration.ofSeconds(10));
                 Thread.sleep(1500);
                 assertTrue(!run.isDone(), () -> "lock ended while the lock was held: " + run.join());

@@ -10,6 +10,7 @@ import com.google.protobuf.ByteString;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.LeaseLostException;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.LeaseGrpc;
 import dev.etcdlock.internal.proto.LeaseRevokeRequest;
@@ -24,16 +25,17 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class LeaseManagerTest {
-    private static EtcdTestCluster etcd;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
     private static Engine engine;
     /** A second, independent client: plays "somebody else". */
     private static Engine other;
 
     @BeforeAll
     static void start() {
-        etcd = EtcdTestCluster.single();
         engine = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
         other = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
     }
@@ -45,9 +47,6 @@ class LeaseManagerTest {
         }
         if (engine != null) {
             engine.close();
-        }
-        if (etcd != null) {
-            etcd.close();
         }
     }
 

@@ -8,10 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.kv.Kv;
-import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.proto.KeyValue;
 import dev.etcdlock.internal.proto.PutRequest;
 import dev.etcdlock.internal.proto.RangeRequest;
@@ -22,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The engine with waiter keys whose value the recipe chooses (an election's candidate value, a semaphore's count)
@@ -29,13 +29,13 @@ import org.junit.jupiter.api.Test;
  * session left behind is taken over or replaced, and a queue whose keys must agree on the value refuses another.
  */
 class RecipeValuedKeysTest {
-    private static EtcdTestCluster etcd;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
     private static Engine engine;
     private static LockQueue queue;
 
     @BeforeAll
     static void start() {
-        etcd = EtcdTestCluster.single();
         engine = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
         queue = new LockQueue(engine);
     }
@@ -44,9 +44,6 @@ class RecipeValuedKeysTest {
     static void stop() {
         if (engine != null) {
             engine.close();
-        }
-        if (etcd != null) {
-            etcd.close();
         }
     }
 

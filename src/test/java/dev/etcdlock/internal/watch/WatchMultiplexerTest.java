@@ -10,6 +10,7 @@ import com.google.protobuf.ByteString;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdMetrics;
 import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.proto.DeleteRangeRequest;
@@ -24,15 +25,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class WatchMultiplexerTest {
-    private static EtcdTestCluster etcd;
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
     private static Engine engine;
     private static Engine writer;
 
     @BeforeAll
     static void start() {
-        etcd = EtcdTestCluster.single();
         engine = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
         writer = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
     }
@@ -44,9 +46,6 @@ class WatchMultiplexerTest {
         }
         if (engine != null) {
             engine.close();
-        }
-        if (etcd != null) {
-            etcd.close();
         }
     }
 
