@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -17,9 +14,7 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,8 +25,6 @@ import org.junit.jupiter.api.Test;
  */
 class HandleCloseWarnsOnlyOfARealLossTest extends OneEtcdOneClient {
     private static final Logger HANDLE_LOG = Logger.getLogger(LockHandle.class.getName());
-    /** Plays "somebody else": revokes leases from outside. */
-    private static Engine outsider;
     private final List<LogRecord> warnings = new CopyOnWriteArrayList<>();
     private final Handler capture = new Handler() {
         @Override
@@ -49,18 +42,6 @@ class HandleCloseWarnsOnlyOfARealLossTest extends OneEtcdOneClient {
         public void close() {
         }
     };
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
 
     @BeforeEach
     void captureWarnings() {
@@ -113,8 +94,7 @@ class HandleCloseWarnsOnlyOfARealLossTest extends OneEtcdOneClient {
         String name = "/close-warning/revoked";
         Session session = client.newSession(Duration.ofSeconds(3));
         LockHandle lock = session.mutex(name).lock();
-        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                LeaseRevokeRequest.newBuilder().setID(session.leaseId()).build(), true).join();
+        revokeLease(session.leaseId());
         assertThrows(ExecutionException.class, () -> session.lost().get(5, TimeUnit.SECONDS));
 
         lock.close();

@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.chaos.TcpProxy;
-import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.DeleteRangeRequest;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -18,41 +15,23 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import jdk.jfr.consumer.RecordedEvent;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The JFR events of the lease and watch engines and of lock losses, read back from a live recording. */
 class JfrEventsTest extends OneEtcdOneClient {
     private static final Duration WAIT = Duration.ofSeconds(15);
-    /** Plays "somebody else": revokes leases from outside. */
-    private static Engine outsider;
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
 
     @Test
     void aLeaseRevokedFromOutsideGivesLeaseLostAndLockLostEventsAndTellsTheListener() throws Exception {
         String name = "/jfr/revoked";
         RecordingLockListener listener = new RecordingLockListener();
         try (JfrCapture jfr = new JfrCapture();
-             EtcdLockClient watched = EtcdLockClient.builder().endpoints(etcd.clientEndpoints())
-                     .listener(listener).build()) {
+             EtcdLockClient watched = clientWith(listener)) {
             Session session = watched.newSession(Duration.ofSeconds(3));
             LockHandle lock = session.mutex(name).lock(Duration.ofSeconds(5));
             Thread.sleep(50); // a hold time to measure
 
-            outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                    LeaseRevokeRequest.newBuilder().setID(session.leaseId()).build(), true).join();
+            revokeLease(session.leaseId());
 
             List<RecordingLockListener.Call> calls = listener.await(name, 2);
             assertEquals(List.of("acquired MUTEX " + name + " " + lock.fencingToken(),
@@ -93,12 +72,11 @@ class JfrEventsTest extends OneEtcdOneClient {
         String name = "/jfr/election-deleted";
         RecordingLockListener listener = new RecordingLockListener();
         try (JfrCapture jfr = new JfrCapture();
-             EtcdLockClient watched = EtcdLockClient.builder().endpoints(etcd.clientEndpoints())
-                     .listener(listener).build();
+             EtcdLockClient watched = clientWith(listener);
              Session session = watched.newSession()) {
             Leadership term = session.election(name).campaign("leader-1", Duration.ofSeconds(5));
 
-            outsider.kv().delete(DeleteRangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(term.key())).build())
+            outsider().kv().delete(DeleteRangeRequest.newBuilder().setKey(ByteString.copyFromUtf8(term.key())).build())
                     .join();
             ExecutionException ended = assertThrows(ExecutionException.class,
                     () -> term.lost().get(5, TimeUnit.SECONDS), "the leader hears of the delete");
@@ -145,11 +123,8 @@ class JfrEventsTest extends OneEtcdOneClient {
              Session waiter = proxied.newSession()) {
             LockHandle held = holder.mutex(name).lock(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> waiting = waiter.mutex(name).lockAsync();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (keys(name) < 2) { // the waiter's key is in etcd, its watch on the way
-                assertTrue(System.nanoTime() < deadline, "the waiter never enqueued");
-                Thread.sleep(10);
-            }
+            // the waiter's key is in etcd, its watch on the way
+            Await.until(() -> keys(name) >= 2, Duration.ofSeconds(5), () -> "the waiter never enqueued");
             Thread.sleep(300); // the watch is created
 
             proxy.drop();

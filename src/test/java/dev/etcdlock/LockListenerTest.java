@@ -17,10 +17,6 @@ import org.junit.jupiter.api.Test;
 /** What a {@link LockListener} hears, in which order, on which thread, and that it cannot slow the locks down. */
 class LockListenerTest extends OneEtcdOneClient {
 
-    private static EtcdLockClient clientWith(LockListener listener) {
-        return EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).listener(listener).build();
-    }
-
     @Test
     void everyRecipeIsReportedInOrderOnTheListenerThread() throws Exception {
         String mutex = "/listener/order/mutex";
@@ -58,10 +54,8 @@ class LockListenerTest extends OneEtcdOneClient {
                     "acquired LEADERSHIP " + election + " " + term.fencingToken(),
                     "released LEADERSHIP " + election + " " + term.fencingToken()));
 
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (listener.calls().size() < expected.size() && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until(() -> listener.calls().size() >= expected.size(), Duration.ofSeconds(10),
+                    () -> "expected " + expected + ", heard " + listener.calls());
             List<RecordingLockListener.Call> calls = listener.calls();
             assertEquals(expected, calls.stream().map(RecordingLockListener.Call::brief).toList());
             for (RecordingLockListener.Call call : calls) {
@@ -158,17 +152,14 @@ class LockListenerTest extends OneEtcdOneClient {
 
             assertEquals(1, blockedCalls.get(), "the blocked listener must not get a second call meanwhile");
             healthy.await("/listener/healthy", 2 * cycles);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (thrown.get() < 2 * cycles && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until(() -> thrown.get() >= 2 * cycles, Duration.ofSeconds(10),
+                    () -> "every call reaches the throwing listener: " + thrown.get() + " of " + 2 * cycles);
             assertEquals(2 * cycles, thrown.get(), "every call reaches the throwing listener");
 
             release.countDown();
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (blockedCalls.get() < cycles && System.nanoTime() < deadline) {
-                Thread.sleep(10);
-            }
+            Await.until(() -> blockedCalls.get() >= cycles, Duration.ofSeconds(10),
+                    () -> "the blocked listener's backlog is delivered once it returns: " + blockedCalls.get()
+                            + " of " + cycles);
             assertEquals(cycles, blockedCalls.get(), "the blocked listener's backlog is delivered once it returns");
         } finally {
             release.countDown();

@@ -7,16 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.proto.LeaseGrpc;
-import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,21 +20,6 @@ import org.junit.jupiter.api.Test;
  * every other caller, and a real loss must still reach them promptly.
  */
 class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
-    /** Plays "somebody else": revokes leases from outside. */
-    private static Engine outsider;
-
-    @BeforeAll
-    static void startOutsider() {
-        outsider = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()));
-    }
-
-    @AfterAll
-    static void stopOutsider() {
-        if (outsider != null) {
-            outsider.close();
-        }
-    }
-
     @Test
     void cancellingTheSessionsLostFutureDoesNotHideALaterLoss() throws Exception {
         Session session = client.newSession(Duration.ofSeconds(3)); // keep-alive every second
@@ -55,7 +35,7 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
         assertFalse(session.lost().isDone(), "nothing a caller did to its future ended the session's");
         assertTrue(session.isValid());
 
-        revokeFromOutside(session.leaseId());
+        revokeLease(session.leaseId());
         ExecutionException e = assertThrows(ExecutionException.class, () -> session.lost().get(5, TimeUnit.SECONDS));
         assertInstanceOf(LeaseLostException.class, e.getCause());
         assertFalse(session.isValid());
@@ -95,7 +75,7 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
         assertTrue(term.isHeld());
 
         long start = System.nanoTime();
-        revokeFromOutside(session.leaseId());
+        revokeLease(session.leaseId());
         ExecutionException e = assertThrows(ExecutionException.class, () -> term.lost().get(5, TimeUnit.SECONDS));
         long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertTrue(e.getCause() instanceof LockNotHeldException || e.getCause() instanceof LeaseLostException,
@@ -105,10 +85,5 @@ class LostFuturesCannotBeChangedByCallersTest extends OneEtcdOneClient {
         assertThrows(ExecutionException.class, () -> kept.get(5, TimeUnit.SECONDS));
         term.close();
         session.close();
-    }
-
-    private static void revokeFromOutside(long leaseId) {
-        outsider.transport().call(LeaseGrpc.getLeaseRevokeMethod(),
-                LeaseRevokeRequest.newBuilder().setID(leaseId).build(), true).join();
     }
 }

@@ -39,6 +39,11 @@ abstract class OneEtcdOneClient {
         }
     }
 
+    /** Another client of the same etcd, telling {@code listener} what its locks do; the caller closes it. */
+    static EtcdLockClient clientWith(LockListener listener) {
+        return EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).listener(listener).build();
+    }
+
     /** How many keys are under the lock name (its waiters and holder). */
     static long keys(String name) {
         return EtcdKeys.count(etcd.clientEndpoints(), name + "/");
