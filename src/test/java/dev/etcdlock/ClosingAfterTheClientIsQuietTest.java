@@ -8,35 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A client closed before its sessions and handles (a shutdown hook, a try-with-resources nested the other way round)
  * has already revoked their lease: closing them afterwards must be a quiet no-op, as {@link AutoCloseable} users
  * expect, and an explicit {@code unlock()} must tell that the lock is no longer held rather than that the client is
- * closed. Each test closes its own client, so they share the etcd only.
+ * closed. Each test closes a client of its own; the shared one looks at what is left.
  */
 class ClosingAfterTheClientIsQuietTest {
-    private static EtcdTestCluster etcd;
-    private static EtcdLockClient other;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-        other = connect();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (other != null) {
-            other.close();
-        }
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single().withClient();
 
     @Test
     void sessionCloseAfterTheClientsCloseDoesNothing() {
@@ -65,7 +48,7 @@ class ClosingAfterTheClientIsQuietTest {
         assertDoesNotThrow(lock::close, "a second close does nothing");
         assertFalse(lock.isHeld());
         assertDoesNotThrow(session::close);
-        try (Session s = other.newSession()) {
+        try (Session s = etcd.client().newSession()) {
             Optional<LockHandle> next = s.mutex(name).tryLock();
             assertTrue(next.isPresent(), "the client's close released the lock for others");
             next.get().unlock();

@@ -3,7 +3,7 @@ package dev.etcdlock.internal.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,26 +11,14 @@ import java.util.List;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The demo inside a JFR recording: the file shows both acquisitions and releases with plausible fields. */
 class DemoJfrRecordingTest {
-    private static EtcdTestCluster etcd;
-
-    @BeforeAll
-    static void start() {
-        etcd = EtcdTestCluster.single();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @Test
     void aRecordingOfTheDemoShowsTwoAcquisitionsAndReleases(@TempDir Path dir) throws Exception {
@@ -42,7 +30,7 @@ class DemoJfrRecordingTest {
                 recording.enable(event).withThreshold(Duration.ZERO);
             }
             recording.start();
-            run = CliRun.of("demo", "--endpoints", String.join(",", etcd.clientEndpoints()));
+            run = CliRun.of("demo", "--endpoints", etcd.endpoints());
             recording.stop();
             recording.dump(file);
         }
