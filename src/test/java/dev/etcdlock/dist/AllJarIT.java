@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,9 +18,8 @@ import java.util.jar.JarFile;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * etcd-lock-&lt;version&gt;-all.jar: everything third-party relocated under dev.etcdlock.shaded, netty's native
@@ -31,19 +30,8 @@ class AllJarIT {
 
     private static final String SHADED_NETTY = "dev.etcdlock.shaded.io.grpc.netty.shaded.io.netty.";
 
-    private static EtcdTestCluster etcd;
-
-    @BeforeAll
-    static void startEtcd() {
-        etcd = EtcdTestCluster.single();
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @Test
     void holdsOnlyRelocatedClassesServicesAndNatives() throws IOException {

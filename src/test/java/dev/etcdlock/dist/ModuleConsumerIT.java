@@ -4,15 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.SharedEtcd;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The jars as JPMS modules: a consumer module that {@code requires dev.etcdlock} compiles and locks with the
@@ -21,19 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class ModuleConsumerIT {
 
-    private static EtcdTestCluster etcd;
-
-    @BeforeAll
-    static void startEtcd() {
-        etcd = EtcdTestCluster.single();
-    }
-
-    @AfterAll
-    static void stopEtcd() {
-        if (etcd != null) {
-            etcd.close();
-        }
-    }
+    @RegisterExtension
+    static final SharedEtcd etcd = SharedEtcd.single();
 
     @Test
     void consumerModuleLocksThroughTheExplicitModule() {
