@@ -44,7 +44,7 @@ final class AttemptWaits<H> {
 
     /**
      * @param start checks what the recipe needs (an open session, a value) and joins the queue
-     * @param toHandle what the caller gets for the place; no I/O, as it runs when a wait ends
+     * @param toHandle what the caller gets for the place; it must not block on etcd, as it runs when a wait ends
      * @param release gives up a place that nobody will get any more
      * @param words the recipe's words in messages
      */
