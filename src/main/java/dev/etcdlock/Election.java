@@ -14,15 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * Leader election on a name through a {@link Session}, with the keys and semantics of Go's
@@ -66,6 +61,7 @@ public final class Election {
     private final QueueObserver observer;
     private final String name;
     private final ByteString prefix;
+    private final AttemptWaits.Words words;
 
     Election(Session session, SessionLocks locks, Engine engine, String name) {
         Objects.requireNonNull(name, "name");
@@ -88,6 +84,9 @@ public final class Election {
         this.observer = new QueueObserver(engine);
         this.name = name;
         this.prefix = ByteString.copyFromUtf8(name + "/"); // Go's NewElection: pfx + "/"
+        this.words = new AttemptWaits.Words("candidate", "not elected leader of " + name + " within ",
+                "interrupted while campaigning in election " + name, "to see who leads without campaigning, use "
+                + "leader()", "campaign in election " + name);
     }
 
     /**
@@ -113,23 +112,7 @@ public final class Election {
      * @throws NullPointerException when the value is null
      */
     public Leadership campaign(String value) {
-        LockAttempt attempt = start(value);
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return await(attempt, -1, value);
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (TimeoutException e) {
-                    throw new AssertionError(e); // no timeout given
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return waits(value).await();
     }
 
     /**
@@ -152,25 +135,7 @@ public final class Election {
      * @throws NullPointerException when the value or the timeout is null
      */
     public Leadership campaign(String value, Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("timeout must be positive, was " + timeout + "; to see who leads "
-                    + "without campaigning, use leader()");
-        }
-        LockAttempt attempt = start(value);
-        try {
-            return await(attempt, timeout.toNanos(), value);
-        } catch (TimeoutException e) {
-            return giveUp(attempt, value, keyFate -> new LockTimeoutException("not elected leader of " + name
-                    + " within " + timeout.toMillis() + " ms; " + keyFate));
-        } catch (InterruptedException e) {
-            try {
-                return giveUp(attempt, value, keyFate -> new LockInterruptedException("interrupted while "
-                        + "campaigning in election " + name + "; " + keyFate, e));
-            } finally {
-                Thread.currentThread().interrupt();
-            }
-        }
+        return waits(value).await(timeout);
     }
 
     /**
@@ -189,17 +154,7 @@ public final class Election {
      * @throws NullPointerException when the value is null
      */
     public Leadership campaignInterruptibly(String value) throws InterruptedException {
-        LockAttempt attempt = start(value);
-        try {
-            return await(attempt, -1, value);
-        } catch (TimeoutException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            if (!attempt.abort().join()) {
-                elected(attempt.result().join(), value).close();
-            }
-            throw e;
-        }
+        return waits(value).awaitInterruptibly();
     }
 
     /**
@@ -216,24 +171,7 @@ public final class Election {
      * @throws NullPointerException when the value is null
      */
     public CompletableFuture<Leadership> campaignAsync(String value) {
-        LockAttempt attempt = start(value);
-        CompletableFuture<Leadership> out = new CompletableFuture<>();
-        attempt.result().whenCompleteAsync((held, t) -> {
-            if (t != null) {
-                out.completeExceptionally(t instanceof CancellationException ? t : failure(t));
-                return;
-            }
-            Leadership term = elected(held, value);
-            if (!out.complete(term)) {
-                term.close(); // the caller gave up while it was being elected
-            }
-        }, ForkJoinPool.commonPool());
-        out.whenComplete((term, t) -> {
-            if (t != null) {
-                attempt.abort(); // cancelled, timed out or failed: leave nothing behind
-            }
-        });
-        return out;
+        return waits(value).awaitAsync();
     }
 
     /**
@@ -292,34 +230,9 @@ public final class Election {
         return subscriber.subscription; // set by onSubscribe, which subscribe() calls before it returns
     }
 
-    /** Waits for the attempt; {@code nanos < 0} means without limit. On an exception the attempt still runs. */
-    private Leadership await(LockAttempt attempt, long nanos, String value)
-            throws InterruptedException, TimeoutException {
-        try {
-            LockQueue.Held held = nanos < 0 ? attempt.result().get()
-                    : attempt.result().get(nanos, TimeUnit.NANOSECONDS);
-            return elected(held, value);
-        } catch (ExecutionException e) {
-            throw failure(e.getCause());
-        }
-    }
-
-    /**
-     * Aborts the attempt; throws the error when undone, returns the term when it was won meanwhile.
-     * {@code error} is given what became of the candidate key, as far as the client knows.
-     */
-    private Leadership giveUp(LockAttempt attempt, String value, Function<String, RuntimeException> error) {
-        if (attempt.abort().join()) {
-            Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());
-            // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
-            if (cause instanceof CancellationException || cause == null) {
-                throw error.apply(attempt.keyMayRemain() ? "etcd could not be reached to delete its candidate key, "
-                        + "which may still be there: then it stays until the session is closed or its lease expires, "
-                        + "and candidates behind it wait until then" : "nothing was left in etcd");
-            }
-            throw failure(cause);
-        }
-        return elected(attempt.result().join(), value);
+    /** One per call, as the term handed out carries the campaign's value. */
+    private AttemptWaits<Leadership> waits(String value) {
+        return new AttemptWaits<>(() -> start(value), held -> elected(held, value), Leadership::close, words);
     }
 
     private LockAttempt start(String value) {
@@ -332,17 +245,6 @@ public final class Election {
 
     private Leadership elected(LockQueue.Held held, String value) {
         return Leadership.elected(name, locks, engine.kv(), observer, held, value);
-    }
-
-    private RuntimeException failure(Throwable t) {
-        Throwable cause = EtcdErrors.unwrap(t);
-        if (cause instanceof EtcdLockException e) {
-            return e;
-        }
-        if (cause instanceof IllegalStateException e) {
-            return e; // the session holds the name through another recipe
-        }
-        return EtcdErrors.toException(cause, "campaign in election " + name, true);
     }
 
     @Override
