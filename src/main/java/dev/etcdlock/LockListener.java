@@ -103,7 +103,9 @@ public interface LockListener {
      * @param why          {@link LeaseLostException} when the session's lease was lost (expired, or revoked by someone
      *                     else); {@link LockNotHeldException} when the key was found deleted (by someone else, or
      *                     gone at unlock); {@link ClientClosedException} when the session or client was closed while
-     *                     holding, which released it
+     *                     holding, which released it; {@link EtcdUnavailableException} when the unlock's delete got
+     *                     no answer (the handle is released; the key went if etcd applied the delete, else it goes
+     *                     with the session's lease)
      */
     default void lost(Kind kind, String name, long fencingToken, Duration held, EtcdLockException why) {
     }

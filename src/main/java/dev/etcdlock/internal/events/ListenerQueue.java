@@ -72,28 +72,32 @@ final class ListenerQueue implements Executor {
     }
 
     private void drain() {
-        for (int i = 0; i < BATCH; i++) {
-            Runnable call = calls.poll();
-            if (call == null) {
-                break;
-            }
-            size.decrementAndGet();
-            try {
-                call.run();
-            } catch (RuntimeException | Error e) {
-                if (e instanceof VirtualMachineError) {
-                    throw e;
+        try {
+            for (int i = 0; i < BATCH; i++) {
+                Runnable call = calls.poll();
+                if (call == null) {
+                    break;
                 }
-                long n = failures.incrementAndGet();
-                warn(() -> "the LockListener of " + owner + " threw " + e + " (" + n + " failure(s) so far; "
-                        + "the lock operations are not affected). Catch exceptions in the listener");
-                LOG.log(System.Logger.Level.DEBUG, "LockListener failure", e);
+                size.decrementAndGet();
+                try {
+                    call.run();
+                } catch (RuntimeException | Error e) {
+                    if (e instanceof VirtualMachineError) {
+                        throw e;
+                    }
+                    long n = failures.incrementAndGet();
+                    warn(() -> "the LockListener of " + owner + " threw " + e + " (" + n + " failure(s) so far; "
+                            + "the lock operations are not affected). Catch exceptions in the listener");
+                    LOG.log(System.Logger.Level.DEBUG, "LockListener failure", e);
+                }
             }
-        }
-        scheduled.set(false);
-        // a call added after the last poll saw scheduled still set, so nobody else will run it
-        if (!calls.isEmpty() && scheduled.compareAndSet(false, true)) {
-            POOL.execute(this::drain);
+        } finally {
+            // also after a VirtualMachineError (a listener's StackOverflowError): left set, no drain would run again
+            scheduled.set(false);
+            // a call added after the last poll saw scheduled still set, so nobody else will run it
+            if (!calls.isEmpty() && scheduled.compareAndSet(false, true)) {
+                POOL.execute(this::drain);
+            }
         }
     }
 

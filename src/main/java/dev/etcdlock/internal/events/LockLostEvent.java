@@ -26,7 +26,7 @@ final class LockLostEvent extends Event {
     long fencingToken;
 
     @Label("Reason")
-    @Description("LEASE_LOST, KEY_DELETED or SESSION_CLOSED")
+    @Description("LEASE_LOST, KEY_DELETED, SESSION_CLOSED or UNLOCK_UNANSWERED")
     String reason;
 
     @Label("Hold Time")

@@ -7,5 +7,10 @@ public enum LossReason {
     /** The key was found deleted while the lease lived (deleted by someone else, or found gone at unlock). */
     KEY_DELETED,
     /** The session or its client was closed while holding: the revocation released the lock. */
-    SESSION_CLOSED
+    SESSION_CLOSED,
+    /**
+     * The unlock's delete got no answer (etcd unreachable): the handle is released, and the key went with that delete
+     * if etcd applied it, or goes with the session's lease.
+     */
+    UNLOCK_UNANSWERED
 }

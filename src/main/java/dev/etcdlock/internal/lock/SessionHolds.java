@@ -34,8 +34,9 @@ final class SessionHolds {
     /** Call before the caller gets the hold, so that its acquisition is reported before its release. */
     void acquired(LockLabel label, LockQueue.Held held, long startNanos) {
         long now = System.nanoTime();
-        holdings.put(held, new Holding(label, now));
+        // reported before it is recorded: a leaseEnded running meanwhile finds nothing, or reports after this
         events.acquired(label, held.key(), held.createRevision(), lease.id(), now - startNanos);
+        holdings.put(held, new Holding(label, now));
         if (lease.done().isDone()) { // ended while this was recorded: leaseEnded may have run before it
             leaseEnded(lease.done().handle((v, t) -> t).join());
         }
@@ -58,6 +59,22 @@ final class SessionHolds {
             events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.KEY_DELETED,
                     new LockNotHeldException(describe(holding, held) + " was found deleted at unlock"));
         }
+    }
+
+    /**
+     * The unlock's delete failed without an answer: the handle counts as released, so the hold ends here, as a loss,
+     * since whether the key went is unknown (it goes with the lease at the latest).
+     */
+    void unlockUnanswered(LockQueue.Held held, Throwable failure) {
+        Holding holding = holdings.remove(held);
+        if (holding == null) {
+            return;
+        }
+        RuntimeException translated = EtcdErrors.toException(failure, "unlocking " + describe(holding, held), true);
+        EtcdLockException why = translated instanceof EtcdLockException e ? e
+                : new EtcdLockException(translated.getMessage(), translated);
+        events.lost(holding.label(), held.createRevision(), System.nanoTime() - holding.sinceNanos(),
+                LossReason.UNLOCK_UNANSWERED, why);
     }
 
     /** A holder learned of its loss first (an election's leader, through the watch on its key). */

@@ -138,7 +138,9 @@ public final class SessionLocks {
             releaseGate(held.prefix());
             if (failure == null) {
                 holds.unlocked(held, ok);
-            } // else unknown: the key stays, or goes with the lease, whose loss is reported then
+            } else {
+                holds.unlockUnanswered(held, failure);
+            }
         });
     }
 

@@ -65,4 +65,16 @@ class ListenerQueueTest {
         }
         assertTrue(after.await(5, TimeUnit.SECONDS));
     }
+
+    /** A StackOverflowError is rethrown to the pool thread; the queue must still run the calls after it. */
+    @Test
+    void aStackOverflowInOneCallDoesNotStopTheNextOnes() throws Exception {
+        ListenerQueue queue = new ListenerQueue("test client");
+        queue.execute(() -> {
+            throw new StackOverflowError("deep listener");
+        });
+        CountDownLatch next = new CountDownLatch(1);
+        queue.execute(next::countDown);
+        assertTrue(next.await(5, TimeUnit.SECONDS), "the call after a StackOverflowError never ran");
+    }
 }
