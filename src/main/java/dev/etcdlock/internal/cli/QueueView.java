@@ -63,6 +63,15 @@ record QueueView(String name, Layout layout, int permits, List<Entry> entries) {
         boolean reader(String name) {
             return key().startsWith(name + "/read/");
         }
+
+        /** Which hold (or wait) this is: the same session locking again keeps its key but gets a new token. */
+        Hold hold() {
+            return new Hold(kv.getKey(), kv.getCreateRevision());
+        }
+    }
+
+    /** A key's identity across reads: its name and create revision (a key made again is another holder). */
+    record Hold(ByteString key, long createRevision) {
     }
 
     static QueueView of(String name, List<KeyValue> keys) {

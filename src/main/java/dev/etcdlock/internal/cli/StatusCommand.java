@@ -1,6 +1,5 @@
 package dev.etcdlock.internal.cli;
 
-import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.watch.WatchCompactedException;
@@ -134,13 +133,14 @@ final class StatusCommand {
      */
     private void watch(WatchMultiplexer watches, StatusReader reader, StatusReader.Snapshot first)
             throws InterruptedException {
-        // When we saw each holder begin to hold; true for those already holding at start (only a lower bound).
-        Map<ByteString, Long> seenHolding = new HashMap<>();
-        Map<ByteString, Boolean> sinceStart = new HashMap<>();
+        // When we saw each hold begin; true for those already holding at start (only a lower bound). By hold, not
+        // key name: a session that locks again under the same key holds anew, and its time starts fresh.
+        Map<QueueView.Hold, Long> seenHolding = new HashMap<>();
+        Map<QueueView.Hold, Boolean> sinceStart = new HashMap<>();
         long start = System.nanoTime();
         for (QueueView.Entry e : first.view().holders()) {
-            seenHolding.put(e.kv().getKey(), start);
-            sinceStart.put(e.kv().getKey(), true);
+            seenHolding.put(e.hold(), start);
+            sinceStart.put(e.hold(), true);
         }
         print(null, first, Map.of(), "");
 
@@ -184,18 +184,18 @@ final class StatusCommand {
     }
 
     private StatusReader.Snapshot show(StatusReader reader, StatusReader.Snapshot shown,
-            Map<ByteString, Long> seenHolding, Map<ByteString, Boolean> sinceStart) {
+            Map<QueueView.Hold, Long> seenHolding, Map<QueueView.Hold, Boolean> sinceStart) {
         StatusReader.Snapshot next = reader.read();
         long now = System.nanoTime();
         for (QueueView.Entry e : next.view().holders()) {
-            seenHolding.putIfAbsent(e.kv().getKey(), now);
+            seenHolding.putIfAbsent(e.hold(), now);
         }
-        Map<ByteString, String> heldFor = heldFor(seenHolding, sinceStart);
+        Map<QueueView.Hold, String> heldFor = heldFor(seenHolding, sinceStart);
         String change = StatusFormat.change(shown.view(), next.view(), heldFor);
         if (!change.isEmpty()) {
             print(shown, next, heldFor, change);
         }
-        List<ByteString> holding = next.view().holders().stream().map(e -> e.kv().getKey()).toList();
+        List<QueueView.Hold> holding = next.view().holders().stream().map(QueueView.Entry::hold).toList();
         seenHolding.keySet().retainAll(holding);
         sinceStart.keySet().retainAll(holding);
         return change.isEmpty() ? withRevision(shown, next) : next;
@@ -206,7 +206,7 @@ final class StatusCommand {
         return new StatusReader.Snapshot(shown.view(), next.revision(), next.ttls(), shown.since());
     }
 
-    private void print(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<ByteString, String> heldFor,
+    private void print(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<QueueView.Hold, String> heldFor,
             String change) {
         if (config.json()) {
             out.println(StatusFormat.json(now, heldFor));
@@ -220,10 +220,10 @@ final class StatusCommand {
         out.flush();
     }
 
-    private static Map<ByteString, String> heldFor(Map<ByteString, Long> seenHolding,
-            Map<ByteString, Boolean> sinceStart) {
+    private static Map<QueueView.Hold, String> heldFor(Map<QueueView.Hold, Long> seenHolding,
+            Map<QueueView.Hold, Boolean> sinceStart) {
         long now = System.nanoTime();
-        Map<ByteString, String> heldFor = new HashMap<>();
+        Map<QueueView.Hold, String> heldFor = new HashMap<>();
         seenHolding.forEach((key, at) -> heldFor.put(key, (sinceStart.containsKey(key) ? ">= " : "")
                 + Durations.format(java.time.Duration.ofMillis((now - at) / 1_000_000 / 100 * 100))));
         return heldFor;

@@ -54,7 +54,7 @@ final class StatusReader {
      * Start revisions found, by holder key and create revision: a holder holds until its key goes, so under --watch
      * each is searched once, not at every change.
      */
-    private final Map<KeyValue, Since> found = new HashMap<>();
+    private final Map<QueueView.Hold, Since> found = new HashMap<>();
 
     StatusReader(Engine engine, String name) {
         this.engine = engine;
@@ -88,10 +88,10 @@ final class StatusReader {
         calls.forEach((id, call) -> ttls.put(id, call.join().getTTL()));
 
         Map<ByteString, Since> since = new HashMap<>();
-        Map<KeyValue, Since> stillHolding = new HashMap<>();
+        Map<QueueView.Hold, Since> stillHolding = new HashMap<>();
         List<QueueView.Entry> holders = view.holders();
         for (QueueView.Entry holder : holders.subList(0, Math.min(holders.size(), MAX_SINCE_SEARCHES))) {
-            KeyValue id = identity(holder.kv());
+            QueueView.Hold id = holder.hold();
             Since s = found.get(id);
             if (s == null) {
                 s = since(view, holder.kv(), revision);
@@ -102,11 +102,6 @@ final class StatusReader {
         found.clear();
         found.putAll(stillHolding);
         return new Snapshot(view, revision, Map.copyOf(ttls), Map.copyOf(since));
-    }
-
-    /** A key's identity across reads: its name and create revision (a key made again is another holder). */
-    private static KeyValue identity(KeyValue kv) {
-        return KeyValue.newBuilder().setKey(kv.getKey()).setCreateRevision(kv.getCreateRevision()).build();
     }
 
     /** The first revision in [create revision, now] at which {@code holder} held; see the class comment. */

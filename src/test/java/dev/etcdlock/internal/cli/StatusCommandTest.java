@@ -310,6 +310,43 @@ class StatusCommandTest {
         }
     }
 
+    /**
+     * A session unlocks and locks again while the watch is cut off and etcd compacts past it, so status reads only
+     * the end state: the same key name with a new create revision. That is a new hold (a new fencing token), and
+     * {@code --watch} says so.
+     */
+    @Test
+    void watchReportsAHolderThatLockedAgainUnderTheSameKey() throws Exception {
+        String name = "/status-test/watch-relock";
+        try (TcpProxy proxy = TcpProxy.start(URI.create(etcd.clientEndpoints().get(0)));
+             Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Engine admin = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
+            LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
+            try (WatchProcess watch = new WatchProcess(name, proxy.endpoint())) {
+                String first = watch.next(20);
+                assertTrue(first != null && first.contains("held by " + held.key() + " (token "
+                        + held.fencingToken() + ","), () -> watch.describe(first));
+
+                proxy.refuse();
+                held.unlock();
+                LockHandle again = s1.mutex(name).lock(Duration.ofSeconds(5));
+                assertEquals(held.key(), again.key(), "the session's key name is the same");
+                long revision = admin.kv().put(PutRequest.newBuilder()
+                        .setKey(ByteString.copyFromUtf8("/status-test/elsewhere")).build()).join().getHeader()
+                        .getRevision();
+                admin.kv().compact(revision).join();
+                proxy.pass();
+
+                String change = watch.next(15);
+                System.out.println("status --watch after a relock under the same key: " + change);
+                assertTrue(change != null && change.contains("holder " + held.key() + " left")
+                        && change.contains(again.key() + " holds (token " + again.fencingToken() + ")"),
+                        () -> watch.describe(change));
+                again.unlock();
+            }
+        }
+    }
+
     /** On a terminal, --watch redraws the whole table at each change; an interrupt (as Ctrl-C) ends it with 130. */
     @Test
     void watchOnATerminalRedrawsTheTable() throws Exception {
