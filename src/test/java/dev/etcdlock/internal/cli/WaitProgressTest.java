@@ -50,6 +50,31 @@ class WaitProgressTest {
         assertTrue(!err.contains("\n") || err.indexOf('\n') == err.length() - 1, "one line, redrawn: " + err);
     }
 
+    /** The progress line is cleared before the timeout message, which so starts a line of its own. */
+    @Test
+    void theTimeoutMessageStartsOnALineOfItsOwn() throws Exception {
+        String name = "/progress-test/timeout";
+        try (Session holder = etcd.client().newSession(Duration.ofSeconds(10))) {
+            LockHandle held = holder.mutex(name).lock(Duration.ofSeconds(5));
+            CliRun run = CliRun.of(true, "lock", name, "--endpoints", etcd.endpoints(), "--wait-progress",
+                    "--timeout", "2s", "--", "true");
+            held.unlock();
+            String err = run.err();
+            System.out.println("lock --wait-progress --timeout 2s wrote to stderr: "
+                    + err.replace("\r", "\\r").replace("\n", "\\n"));
+            assertEquals(LockCommand.EXIT_NOT_ACQUIRED, run.code(), run::toString);
+            int progress = err.indexOf("\rwaiting for " + name + ": position 1");
+            int message = err.indexOf("etcd-lock: lock " + name + " is held by someone else");
+            assertTrue(progress >= 0 && message > progress, "the line drawn, then the message: " + err);
+            char before = err.charAt(message - 1);
+            assertTrue(before == '\r' || before == '\n', "the message is glued to the progress line: "
+                    + err.replace("\r", "\\r"));
+            String lastDrawn = err.substring(err.lastIndexOf('\r', message - 2) + 1, message - 1);
+            assertTrue(lastDrawn.isBlank(), "the progress line was cleared: " + err.replace("\r", "\\r"));
+            assertTrue(err.endsWith("exits\n"), err);
+        }
+    }
+
     @Test
     void withoutATerminalNothingIsPrinted() throws Exception {
         CliRun run = waitBehindAHolder("/progress-test/pipe", false);
