@@ -21,7 +21,7 @@ final class StatusFormat {
         QueueView view = s.view();
         StringBuilder out = new StringBuilder();
         out.append(view.name()).append(": ").append(summary(view)).append(" (read at revision ")
-                .append(s.revision()).append(")\n");
+                .append(s.revision()).append(view.free() ? "" : "; layout " + view.decidedBy()).append(")\n");
         if (view.free()) {
             return out.toString();
         }
@@ -128,6 +128,7 @@ final class StatusFormat {
                 .append(",\"revision\":").append(s.revision())
                 .append(",\"layout\":").append(quote(view.layout().name().toLowerCase(java.util.Locale.ROOT)))
                 .append(",\"permits\":").append(view.permits())
+                .append(",\"layoutFrom\":").append(quote(view.decidedBy()))
                 .append(",\"state\":").append(quote(view.free() ? "free" : "held"))
                 .append(",\"keys\":[");
         StringJoiner keys = new StringJoiner(",");

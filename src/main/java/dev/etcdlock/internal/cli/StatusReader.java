@@ -49,6 +49,7 @@ final class StatusReader {
 
     private final Engine engine;
     private final String name;
+    private final QueueView.Told told;
     private final ByteString prefix;
     /**
      * Start revisions found, by holder key and create revision: a holder holds until its key goes, so under --watch
@@ -56,9 +57,10 @@ final class StatusReader {
      */
     private final Map<QueueView.Hold, Since> found = new HashMap<>();
 
-    StatusReader(Engine engine, String name) {
+    StatusReader(Engine engine, String name, QueueView.Told told) {
         this.engine = engine;
         this.name = name;
+        this.told = told;
         this.prefix = ByteString.copyFromUtf8(name + "/");
     }
 
@@ -74,7 +76,7 @@ final class StatusReader {
                 .setSortOrder(RangeRequest.SortOrder.ASCEND)
                 .build()).join();
         long revision = range.getHeader().getRevision();
-        QueueView view = QueueView.of(name, range.getKvsList());
+        QueueView view = QueueView.of(name, range.getKvsList(), told);
 
         Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> calls = new LinkedHashMap<>();
         for (KeyValue kv : range.getKvsList()) {
