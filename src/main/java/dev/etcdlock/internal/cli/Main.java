@@ -112,7 +112,7 @@ public final class Main {
                            --wait-progress shows the place in line while waiting (on a terminal)
                   status   status <name> [--watch] [--json]: the holder of a lock and its waiters in line, with
                            leases, TTLs left and fencing tokens; also for etcdctl lock and Go's Mutex/Election;
-                           --watch follows changes until Ctrl-C
+                           --watch follows changes until Ctrl-C; --permits N reads it as our Semaphore
 
                 options:
                   --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start
