@@ -175,11 +175,12 @@ final class LockCommand {
             Session session = client.newSession(config.ttl());
             Mutex mutex = session.mutex(config.name());
             LockHandle lock;
-            WaitProgress progress = config.waitProgress() && terminal
+            // A resource is closed before any catch here runs, and every failure the outer catches report has
+            // left this block, so the progress line is cleared before any message is printed.
+            try (WaitProgress progress = config.waitProgress() && terminal
                     ? WaitProgress.start(Engine.connect(Engine.Settings.of(config.endpoints())
                             .withTls(config.tls().files())), config.name(), session.leaseId(), err)
-                    : null;
-            try {
+                    : null) {
                 lock = config.timeout() == null ? mutex.lock() : mutex.lock(config.timeout());
                 if (progress != null) {
                     progress.stop(true);
@@ -189,10 +190,6 @@ final class LockCommand {
                         + Durations.format(config.timeout()) + " (--timeout); its waiter key was deleted, or goes with the"
                         + " session's lease, which this command revokes as it exits");
                 return EXIT_NOT_ACQUIRED;
-            } finally {
-                if (progress != null) {
-                    progress.close();
-                }
             }
             return config.command().isEmpty() ? hold(session, lock) : runCommand(session, lock, stopper);
         } catch (LeaseLostException e) {

@@ -1,6 +1,8 @@
 package dev.etcdlock.internal.cli;
 
+import java.io.Console;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.util.Arrays;
 
 /** {@code java -jar etcd-lock.jar <command> [options]}. */
@@ -19,8 +21,29 @@ public final class Main {
 
     /** As {@link #run(String[], PrintStream, PrintStream, boolean)} with the JVM's own answer to "a terminal?". */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        // Java 17: a console exists only when both stdin and stdout are terminals, so piped output counts as none
-        return run(args, out, err, System.console() != null);
+        return run(args, out, err, isTerminal(System.console()));
+    }
+
+    /**
+     * Whether {@code console} (from {@link System#console()}, null for none) is a terminal. Up to Java 21 a console
+     * exists only when stdin and stdout are both terminals; from Java 22 one may exist with output redirected, and
+     * only its {@code isTerminal()} tells. That method is called by reflection, as we compile for Java 17.
+     */
+    static boolean isTerminal(Console console) {
+        if (console == null) {
+            return false;
+        }
+        Method isTerminal;
+        try {
+            isTerminal = Console.class.getMethod("isTerminal");
+        } catch (NoSuchMethodException beforeJava22) {
+            return true;
+        }
+        try {
+            return (Boolean) isTerminal.invoke(console);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false; // unknown: plain output is right on a terminal too, escapes are wrong in a file
+        }
     }
 
     /** {@code terminal}: whether a person watches, so that output may redraw itself in place. */
@@ -89,7 +112,7 @@ public final class Main {
                            --wait-progress shows the place in line while waiting (on a terminal)
                   status   status <name> [--watch] [--json]: the holder of a lock and its waiters in line, with
                            leases, TTLs left and fencing tokens; also for etcdctl lock and Go's Mutex/Election;
-                           --watch follows changes until Ctrl-C
+                           --watch follows changes until Ctrl-C; --permits N reads it as our Semaphore
 
                 options:
                   --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start

@@ -12,29 +12,43 @@ import java.util.Set;
  * Who holds and who waits under a lock name, worked out from the keys alone, as the recipes decide it: keys ordered
  * by create revision, each blocked by the earlier keys its {@link QueueRule} names. Pure: no I/O.
  *
- * <p>The layout is guessed from the keys, since etcd stores nothing else:
+ * <p>The layout is what the user {@linkplain Told told} ({@code --layout}, {@code --permits}), else read from the
+ * keys only where they leave no doubt:
  * <ul>
  *   <li>keys under {@code <name>/read/} or {@code <name>/write/}: our read-write lock; readers share, a writer is
  *       exclusive, a reader waits only for earlier keys that are not readers';
- *   <li>every key holding the same small number N &gt; 1 (at most {@link #MAX_PERMITS}): our semaphore of N permits;
  *   <li>anything else: a mutex or an election ({@code <name>/<lease hex>}: ours, Go's {@code concurrency.Mutex} and
  *       {@code Election}, {@code etcdctl lock}), the key with the lowest create revision holding.
  * </ul>
+ * Our semaphore's keys look like an election's ({@code <name>/<lease hex>}) and hold its permit count, but election
+ * candidates may hold any value, the same number too (two proclaiming port "8080"), so a semaphore is never guessed:
+ * {@code --permits N} (or {@code --layout semaphore}) says it. When all keys hold the same number the header hints
+ * at that.
  */
-record QueueView(String name, Layout layout, int permits, List<Entry> entries) {
-    /**
-     * Largest value read as a semaphore's permit count. Our mutex's values are random 64-bit hex nonces, nearly
-     * always far above this; a lone key mistaken for a semaphore would hold either way.
-     */
+record QueueView(String name, Layout layout, int permits, String decidedBy, List<Entry> entries) {
+    /** Largest permit count taken from {@code --permits} or read from a semaphore's keys. */
     static final int MAX_PERMITS = 100_000;
 
+    /**
+     * What the user said of the layout: {@code layout} null when {@code --layout} was not given, {@code permits} 0
+     * when {@code --permits} was not.
+     */
+    record Told(Layout layout, int permits) {
+        static final Told NOTHING = new Told(null, 0);
+    }
+
     enum Layout {
-        MUTEX("mutex/election"), SEMAPHORE("semaphore"), READ_WRITE("read-write lock");
+        MUTEX("mutex/election", "mutex"),
+        SEMAPHORE("semaphore", "semaphore"),
+        READ_WRITE("read-write lock", "rwlock");
 
         final String label;
+        /** As {@code --layout} names it. */
+        final String option;
 
-        Layout(String label) {
+        Layout(String label, String option) {
             this.label = label;
+            this.option = option;
         }
     }
 
@@ -63,13 +77,58 @@ record QueueView(String name, Layout layout, int permits, List<Entry> entries) {
         boolean reader(String name) {
             return key().startsWith(name + "/read/");
         }
+
+        /** Which hold (or wait) this is: the same session locking again keeps its key but gets a new token. */
+        Hold hold() {
+            return new Hold(kv.getKey(), kv.getCreateRevision());
+        }
     }
 
+    /** A key's identity across reads: its name and create revision (a key made again is another holder). */
+    record Hold(ByteString key, long createRevision) {
+    }
+
+    /** As {@link #of(String, List, Told)} when the user said nothing of the layout. */
     static QueueView of(String name, List<KeyValue> keys) {
+        return of(name, keys, Told.NOTHING);
+    }
+
+    /**
+     * @throws IllegalArgumentException (exit 2) when told {@code --layout semaphore} without {@code --permits} and
+     *                                  the keys do not all hold the same permit count
+     */
+    static QueueView of(String name, List<KeyValue> keys, Told told) {
         List<KeyValue> queue = new ArrayList<>(keys);
         queue.sort(Comparator.comparingLong(KeyValue::getCreateRevision));
-        Layout layout = layoutOf(name, queue);
-        int permits = layout == Layout.SEMAPHORE ? Integer.parseInt(queue.get(0).getValue().toStringUtf8()) : 1;
+        int sameNumber = sameNumber(queue);
+        Layout layout;
+        int permits = 1;
+        String decidedBy;
+        if (told.layout() == Layout.SEMAPHORE || told.layout() == null && told.permits() > 0) {
+            layout = Layout.SEMAPHORE;
+            if (told.permits() > 0) {
+                permits = told.permits();
+                decidedBy = "from --permits " + permits;
+            } else if (sameNumber > 0 || queue.isEmpty()) {
+                permits = Math.max(sameNumber, 1);
+                decidedBy = "from --layout semaphore, " + permits + " permits read from the keys";
+            } else {
+                throw new IllegalArgumentException("--layout semaphore: the keys under " + name + "/ do not all "
+                        + "hold the same permit count, as our Semaphore's do; give the count with --permits N");
+            }
+        } else if (told.layout() != null) {
+            layout = told.layout();
+            decidedBy = "from --layout " + layout.option;
+        } else if (readWriteKeys(name, queue)) {
+            layout = Layout.READ_WRITE;
+            decidedBy = "seen from its /read/ and /write/ keys";
+        } else {
+            layout = Layout.MUTEX;
+            decidedBy = sameNumber > 1
+                    ? "by default: all its keys hold " + sameNumber + "; if it is a semaphore, give --permits "
+                            + sameNumber
+                    : "by default: give --permits N for a semaphore";
+        }
         ByteString readers = readers(name);
         List<Entry> entries = new ArrayList<>(queue.size());
         int waiting = 0;
@@ -93,7 +152,7 @@ record QueueView(String name, Layout layout, int permits, List<Entry> entries) {
                     : last.getKey().toStringUtf8();
             entries.add(new Entry(kv, false, ++waiting, List.copyOf(blockers), waitsFor));
         }
-        return new QueueView(name, layout, permits, List.copyOf(entries));
+        return new QueueView(name, layout, permits, decidedBy, List.copyOf(entries));
     }
 
     /** The rule a key of this layout waits by: the recipes' own. */
@@ -109,25 +168,19 @@ record QueueView(String name, Layout layout, int permits, List<Entry> entries) {
         return ByteString.copyFromUtf8(name + "/read/");
     }
 
-    private static Layout layoutOf(String name, List<KeyValue> queue) {
-        String read = name + "/read/";
-        String write = name + "/write/";
-        String value = null;
-        boolean sameValue = true;
-        for (KeyValue kv : queue) {
-            String key = kv.getKey().toStringUtf8();
-            if (key.startsWith(read) || key.startsWith(write)) {
-                return Layout.READ_WRITE;
-            }
-            String v = kv.getValue().toStringUtf8();
-            sameValue &= value == null || value.equals(v);
-            value = v;
+    private static boolean readWriteKeys(String name, List<KeyValue> queue) {
+        ByteString read = ByteString.copyFromUtf8(name + "/read/");
+        ByteString write = ByteString.copyFromUtf8(name + "/write/");
+        return queue.stream().anyMatch(kv -> kv.getKey().startsWith(read) || kv.getKey().startsWith(write));
+    }
+
+    /** The number all keys hold, as our Semaphore writes its permit count; 0 when they do not, or hold none. */
+    private static int sameNumber(List<KeyValue> queue) {
+        String value = queue.isEmpty() ? null : queue.get(0).getValue().toStringUtf8();
+        if (value == null || !value.matches("[1-9][0-9]{0,5}") || Integer.parseInt(value) > MAX_PERMITS) {
+            return 0;
         }
-        if (value != null && sameValue && value.matches("[1-9][0-9]{0,5}")
-                && Integer.parseInt(value) > 1 && Integer.parseInt(value) <= MAX_PERMITS) {
-            return Layout.SEMAPHORE;
-        }
-        return Layout.MUTEX;
+        return queue.stream().allMatch(kv -> kv.getValue().toStringUtf8().equals(value)) ? Integer.parseInt(value) : 0;
     }
 
     List<Entry> holders() {

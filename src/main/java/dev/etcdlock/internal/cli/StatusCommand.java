@@ -1,6 +1,5 @@
 package dev.etcdlock.internal.cli;
 
-import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.watch.WatchCompactedException;
@@ -21,20 +20,27 @@ import java.util.concurrent.LinkedBlockingQueue;
  */
 final class StatusCommand {
     static final String USAGE = """
-            usage: java -jar etcd-lock.jar status <name> [--watch] [--json] [--endpoints a,b,c] [TLS options]
+            usage: java -jar etcd-lock.jar status <name> [--watch] [--json] [--permits N | --layout L]
+                                                 [--endpoints a,b,c] [TLS options]
 
             Shows the holder of the lock <name> and its waiters in line, read from the keys under <name>/ (our
             Mutex, Go's concurrency.Mutex and Election, etcdctl lock: <name>/<lease id in hex>, the lowest create
-            revision holds; our ReadWriteLock's <name>/read/ and <name>/write/ keys and Semaphore's keys are
-            recognised too). For each key: its lease (hex, as etcdctl prints it) and the seconds left on it, the
-            fencing token (the key's create revision); for a holder the revision at which it came to hold (etcd
-            keeps no clock times: a duration is shown only under --watch, measured by this command); for a waiter
-            its place in line and the key it waits for.
+            revision holds; our ReadWriteLock's <name>/read/ and <name>/write/ keys are recognised too; for our
+            Semaphore give --permits). For each key: its lease (hex, as etcdctl prints it) and the seconds left on
+            it, the fencing token (the key's create revision); for a holder the revision at which it came to hold
+            (etcd keeps no clock times: a duration is shown only under --watch, measured by this command); for a
+            waiter its place in line and the key it waits for. The header says which layout was used and why.
 
             options:
               --watch             follow changes over one watch until Ctrl-C; on a terminal the table is redrawn,
                                   otherwise one line per change (holder change, waiter joined or left)
               --json              JSON instead of the table; with --watch one JSON object per line per change
+              --permits N         the name is our Semaphore of N permits: the first N keys hold. Its keys look
+                                  like election candidates' (whose values may be any number), so a semaphore is
+                                  never guessed
+              --layout L          mutex (also: election), semaphore (permits read from the keys' values unless
+                                  --permits) or rwlock. Default: rwlock when there are <name>/read/ or
+                                  <name>/write/ keys, else mutex
               --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else 127.0.0.1:2379 as etcdctl);
                                   without a scheme: http://, or https:// with the TLS flags, as etcdctl
             %s
@@ -46,7 +52,8 @@ final class StatusCommand {
     /** ANSI: cursor home, clear screen. */
     private static final String CLEAR = "\033[H\033[2J";
 
-    record Config(String name, List<String> endpoints, boolean watch, boolean json, boolean help, Options.Tls tls) {
+    record Config(String name, List<String> endpoints, boolean watch, boolean json, boolean help, Options.Tls tls,
+                  QueueView.Told told) {
     }
 
     private final Config config;
@@ -74,19 +81,25 @@ final class StatusCommand {
         List<String> endpoints = new ArrayList<>();
         boolean watch = false;
         boolean json = false;
+        QueueView.Layout layout = null;
+        int permits = 0;
         Options.Tls tls = Options.Tls.NONE;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             int eq = arg.indexOf('=');
             String flag = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq) : arg;
             if (Options.isHelp(arg)) {
-                return new Config(null, List.of(), false, false, true, Options.Tls.NONE);
+                return new Config(null, List.of(), false, false, true, Options.Tls.NONE, QueueView.Told.NOTHING);
             } else if (arg.equals("--watch")) {
                 watch = true;
             } else if (arg.equals("--json")) {
                 json = true;
             } else if (flag.equals("--endpoints")) {
                 endpoints.add(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
+            } else if (flag.equals("--layout")) {
+                layout = layout(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
+            } else if (flag.equals("--permits")) {
+                permits = permits(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (Options.Tls.isFlag(flag)) {
                 tls = tls.with(flag, flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (arg.startsWith("-") && arg.length() > 1) {
@@ -109,14 +122,42 @@ final class StatusCommand {
         if (name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("the lock name must not contain NUL characters");
         }
+        if (permits > 0 && layout != null && layout != QueueView.Layout.SEMAPHORE) {
+            throw new IllegalArgumentException("--permits is for a semaphore, but --layout says " + layout.option
+                    + "; leave one out");
+        }
         List<String> eps = Options.withEnvDefault(endpoints);
         return new Config(name, tls.endpoints(eps.isEmpty() ? List.of(LockCommand.DEFAULT_ENDPOINT) : eps), watch,
-                json, false, tls.checked());
+                json, false, tls.checked(), new QueueView.Told(layout, permits));
+    }
+
+    private static QueueView.Layout layout(String value) {
+        return switch (value) {
+            case "mutex", "election" -> QueueView.Layout.MUTEX;
+            case "semaphore" -> QueueView.Layout.SEMAPHORE;
+            case "rwlock" -> QueueView.Layout.READ_WRITE;
+            default -> throw new IllegalArgumentException("--layout must be mutex, election, semaphore or rwlock, "
+                    + "was '" + value + "'");
+        };
+    }
+
+    private static int permits(String value) {
+        int permits;
+        try {
+            permits = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            permits = 0;
+        }
+        if (permits < 1 || permits > QueueView.MAX_PERMITS) {
+            throw new IllegalArgumentException("--permits must be a whole number from 1 to " + QueueView.MAX_PERMITS
+                    + " (the count the semaphore was made with), was '" + value + "'");
+        }
+        return permits;
     }
 
     private int run() throws InterruptedException {
         try (Engine engine = Engine.connect(Engine.Settings.of(config.endpoints()).withTls(config.tls().files()))) {
-            StatusReader reader = new StatusReader(engine, config.name());
+            StatusReader reader = new StatusReader(engine, config.name(), config.told());
             StatusReader.Snapshot snapshot = reader.read();
             if (!config.watch()) {
                 out.print(config.json() ? StatusFormat.json(snapshot, Map.of()) + "\n"
@@ -134,13 +175,14 @@ final class StatusCommand {
      */
     private void watch(WatchMultiplexer watches, StatusReader reader, StatusReader.Snapshot first)
             throws InterruptedException {
-        // When we saw each holder begin to hold; true for those already holding at start (only a lower bound).
-        Map<ByteString, Long> seenHolding = new HashMap<>();
-        Map<ByteString, Boolean> sinceStart = new HashMap<>();
+        // When we saw each hold begin; true for those already holding at start (only a lower bound). By hold, not
+        // key name: a session that locks again under the same key holds anew, and its time starts fresh.
+        Map<QueueView.Hold, Long> seenHolding = new HashMap<>();
+        Map<QueueView.Hold, Boolean> sinceStart = new HashMap<>();
         long start = System.nanoTime();
         for (QueueView.Entry e : first.view().holders()) {
-            seenHolding.put(e.kv().getKey(), start);
-            sinceStart.put(e.kv().getKey(), true);
+            seenHolding.put(e.hold(), start);
+            sinceStart.put(e.hold(), true);
         }
         print(null, first, Map.of(), "");
 
@@ -184,18 +226,18 @@ final class StatusCommand {
     }
 
     private StatusReader.Snapshot show(StatusReader reader, StatusReader.Snapshot shown,
-            Map<ByteString, Long> seenHolding, Map<ByteString, Boolean> sinceStart) {
+            Map<QueueView.Hold, Long> seenHolding, Map<QueueView.Hold, Boolean> sinceStart) {
         StatusReader.Snapshot next = reader.read();
         long now = System.nanoTime();
         for (QueueView.Entry e : next.view().holders()) {
-            seenHolding.putIfAbsent(e.kv().getKey(), now);
+            seenHolding.putIfAbsent(e.hold(), now);
         }
-        Map<ByteString, String> heldFor = heldFor(seenHolding, sinceStart);
+        Map<QueueView.Hold, String> heldFor = heldFor(seenHolding, sinceStart);
         String change = StatusFormat.change(shown.view(), next.view(), heldFor);
         if (!change.isEmpty()) {
             print(shown, next, heldFor, change);
         }
-        List<ByteString> holding = next.view().holders().stream().map(e -> e.kv().getKey()).toList();
+        List<QueueView.Hold> holding = next.view().holders().stream().map(QueueView.Entry::hold).toList();
         seenHolding.keySet().retainAll(holding);
         sinceStart.keySet().retainAll(holding);
         return change.isEmpty() ? withRevision(shown, next) : next;
@@ -206,7 +248,7 @@ final class StatusCommand {
         return new StatusReader.Snapshot(shown.view(), next.revision(), next.ttls(), shown.since());
     }
 
-    private void print(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<ByteString, String> heldFor,
+    private void print(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<QueueView.Hold, String> heldFor,
             String change) {
         if (config.json()) {
             out.println(StatusFormat.json(now, heldFor));
@@ -220,10 +262,10 @@ final class StatusCommand {
         out.flush();
     }
 
-    private static Map<ByteString, String> heldFor(Map<ByteString, Long> seenHolding,
-            Map<ByteString, Boolean> sinceStart) {
+    private static Map<QueueView.Hold, String> heldFor(Map<QueueView.Hold, Long> seenHolding,
+            Map<QueueView.Hold, Boolean> sinceStart) {
         long now = System.nanoTime();
-        Map<ByteString, String> heldFor = new HashMap<>();
+        Map<QueueView.Hold, String> heldFor = new HashMap<>();
         seenHolding.forEach((key, at) -> heldFor.put(key, (sinceStart.containsKey(key) ? ">= " : "")
                 + Durations.format(java.time.Duration.ofMillis((now - at) / 1_000_000 / 100 * 100))));
         return heldFor;

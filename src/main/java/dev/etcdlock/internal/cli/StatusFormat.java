@@ -8,8 +8,8 @@ import java.util.StringJoiner;
 
 /**
  * How {@code status} prints a {@link StatusReader.Snapshot}: a table for people, one line per change for logs, JSON
- * for scripts. {@code heldFor} holds the durations the command measured itself (under {@code --watch}) by holder
- * key; nothing else has a duration, as etcd records no times.
+ * for scripts. {@code heldFor} holds the durations the command measured itself (under {@code --watch}) by hold (key
+ * and create revision); nothing else has a duration, as etcd records no times.
  */
 final class StatusFormat {
     private static final int VALUE_WIDTH = 24;
@@ -17,11 +17,11 @@ final class StatusFormat {
     private StatusFormat() {
     }
 
-    static String table(StatusReader.Snapshot s, Map<ByteString, String> heldFor) {
+    static String table(StatusReader.Snapshot s, Map<QueueView.Hold, String> heldFor) {
         QueueView view = s.view();
         StringBuilder out = new StringBuilder();
         out.append(view.name()).append(": ").append(summary(view)).append(" (read at revision ")
-                .append(s.revision()).append(")\n");
+                .append(s.revision()).append(view.free() ? "" : "; layout " + view.decidedBy()).append(")\n");
         if (view.free()) {
             return out.toString();
         }
@@ -59,7 +59,7 @@ final class StatusFormat {
     }
 
     /** One line: the state, and what changed since {@code before} (null for the first line). */
-    static String line(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<ByteString, String> heldFor) {
+    static String line(StatusReader.Snapshot before, StatusReader.Snapshot now, Map<QueueView.Hold, String> heldFor) {
         StringBuilder out = new StringBuilder("rev ").append(now.revision()).append(": ");
         if (before != null) {
             String change = change(before.view(), now.view(), heldFor);
@@ -85,46 +85,50 @@ final class StatusFormat {
         return out.toString();
     }
 
-    /** Holders that left or came, waiters that joined or left; empty when neither. */
-    static String change(QueueView before, QueueView now, Map<ByteString, String> heldFor) {
+    /**
+     * Holders that left or came, waiters that joined or left; empty when neither. Keys are told apart by name and
+     * create revision: a session that unlocks and locks again keeps its key name but holds anew, with a new token.
+     */
+    static String change(QueueView before, QueueView now, Map<QueueView.Hold, String> heldFor) {
         List<String> parts = new ArrayList<>();
-        List<String> nowKeys = now.entries().stream().map(QueueView.Entry::key).toList();
-        List<String> nowHolders = now.holders().stream().map(QueueView.Entry::key).toList();
-        List<String> beforeKeys = before.entries().stream().map(QueueView.Entry::key).toList();
-        List<String> beforeHolders = before.holders().stream().map(QueueView.Entry::key).toList();
+        List<QueueView.Hold> nowKeys = now.entries().stream().map(QueueView.Entry::hold).toList();
+        List<QueueView.Hold> nowHolders = now.holders().stream().map(QueueView.Entry::hold).toList();
+        List<QueueView.Hold> beforeKeys = before.entries().stream().map(QueueView.Entry::hold).toList();
+        List<QueueView.Hold> beforeHolders = before.holders().stream().map(QueueView.Entry::hold).toList();
         for (QueueView.Entry e : before.holders()) {
-            if (!nowKeys.contains(e.key())) {
-                String held = heldFor.get(e.kv().getKey());
+            if (!nowKeys.contains(e.hold())) {
+                String held = heldFor.get(e.hold());
                 parts.add("holder " + e.key() + " left" + (held == null ? "" : " after holding " + held));
             }
         }
         for (QueueView.Entry e : before.waiters()) {
-            if (!nowKeys.contains(e.key())) {
+            if (!nowKeys.contains(e.hold())) {
                 parts.add("waiter " + e.key() + " left");
             }
         }
         for (QueueView.Entry e : now.holders()) {
-            if (!beforeHolders.contains(e.key())) {
+            if (!beforeHolders.contains(e.hold())) {
                 parts.add(e.key() + " holds (token " + e.token() + ")");
             }
         }
         for (QueueView.Entry e : now.waiters()) {
-            if (!beforeKeys.contains(e.key())) {
+            if (!beforeKeys.contains(e.hold())) {
                 parts.add("waiter " + e.key() + " joined at " + e.position());
             }
         }
         if (parts.isEmpty() && !nowHolders.equals(beforeHolders)) {
-            parts.add("holders now " + nowHolders);
+            parts.add("holders now " + now.holders().stream().map(QueueView.Entry::key).toList());
         }
         return String.join("; ", parts);
     }
 
-    static String json(StatusReader.Snapshot s, Map<ByteString, String> heldFor) {
+    static String json(StatusReader.Snapshot s, Map<QueueView.Hold, String> heldFor) {
         QueueView view = s.view();
         StringBuilder out = new StringBuilder("{\"name\":").append(quote(view.name()))
                 .append(",\"revision\":").append(s.revision())
                 .append(",\"layout\":").append(quote(view.layout().name().toLowerCase(java.util.Locale.ROOT)))
                 .append(",\"permits\":").append(view.permits())
+                .append(",\"layoutFrom\":").append(quote(view.decidedBy()))
                 .append(",\"state\":").append(quote(view.free() ? "free" : "held"))
                 .append(",\"keys\":[");
         StringJoiner keys = new StringJoiner(",");
@@ -140,7 +144,7 @@ final class StatusFormat {
                 StatusReader.Since since = s.since().get(e.kv().getKey());
                 k.append(",\"heldSinceRevision\":").append(since == null ? "null" : since.revision())
                         .append(",\"heldSinceExact\":").append(since != null && since.exact());
-                String held = heldFor.get(e.kv().getKey());
+                String held = heldFor.get(e.hold());
                 k.append(",\"heldFor\":").append(held == null ? "null" : quote(held));
             } else {
                 StringJoiner blockers = new StringJoiner(",", "[", "]");
@@ -167,9 +171,9 @@ final class StatusFormat {
                 : role;
     }
 
-    private static String since(StatusReader.Snapshot s, QueueView.Entry e, Map<ByteString, String> heldFor) {
+    private static String since(StatusReader.Snapshot s, QueueView.Entry e, Map<QueueView.Hold, String> heldFor) {
         StatusReader.Since since = s.since().get(e.kv().getKey());
-        String held = heldFor.get(e.kv().getKey());
+        String held = heldFor.get(e.hold());
         String text = since == null ? "(not searched)"
                 : since.revision() == e.token() ? "rev " + since.revision() + " (at once)"
                 : since.exact() ? "rev " + since.revision()

@@ -49,16 +49,18 @@ final class StatusReader {
 
     private final Engine engine;
     private final String name;
+    private final QueueView.Told told;
     private final ByteString prefix;
     /**
      * Start revisions found, by holder key and create revision: a holder holds until its key goes, so under --watch
      * each is searched once, not at every change.
      */
-    private final Map<KeyValue, Since> found = new HashMap<>();
+    private final Map<QueueView.Hold, Since> found = new HashMap<>();
 
-    StatusReader(Engine engine, String name) {
+    StatusReader(Engine engine, String name, QueueView.Told told) {
         this.engine = engine;
         this.name = name;
+        this.told = told;
         this.prefix = ByteString.copyFromUtf8(name + "/");
     }
 
@@ -74,7 +76,7 @@ final class StatusReader {
                 .setSortOrder(RangeRequest.SortOrder.ASCEND)
                 .build()).join();
         long revision = range.getHeader().getRevision();
-        QueueView view = QueueView.of(name, range.getKvsList());
+        QueueView view = QueueView.of(name, range.getKvsList(), told);
 
         Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> calls = new LinkedHashMap<>();
         for (KeyValue kv : range.getKvsList()) {
@@ -88,10 +90,10 @@ final class StatusReader {
         calls.forEach((id, call) -> ttls.put(id, call.join().getTTL()));
 
         Map<ByteString, Since> since = new HashMap<>();
-        Map<KeyValue, Since> stillHolding = new HashMap<>();
+        Map<QueueView.Hold, Since> stillHolding = new HashMap<>();
         List<QueueView.Entry> holders = view.holders();
         for (QueueView.Entry holder : holders.subList(0, Math.min(holders.size(), MAX_SINCE_SEARCHES))) {
-            KeyValue id = identity(holder.kv());
+            QueueView.Hold id = holder.hold();
             Since s = found.get(id);
             if (s == null) {
                 s = since(view, holder.kv(), revision);
@@ -102,11 +104,6 @@ final class StatusReader {
         found.clear();
         found.putAll(stillHolding);
         return new Snapshot(view, revision, Map.copyOf(ttls), Map.copyOf(since));
-    }
-
-    /** A key's identity across reads: its name and create revision (a key made again is another holder). */
-    private static KeyValue identity(KeyValue kv) {
-        return KeyValue.newBuilder().setKey(kv.getKey()).setCreateRevision(kv.getCreateRevision()).build();
     }
 
     /** The first revision in [create revision, now] at which {@code holder} held; see the class comment. */

@@ -48,7 +48,12 @@ record CliRun(int code, String out, String err, long millis) {
      * {@code stderr}: for what only a real process shows (signals, shutdown hooks, output to a pipe).
      */
     static Process inItsOwnJvm(Path stderr, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        return inJvm(Path.of(System.getProperty("java.home")), stderr, args);
+    }
+
+    /** As {@link #inItsOwnJvm} with the Java installed at {@code javaHome}. */
+    static Process inJvm(Path javaHome, Path stderr, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin").resolve("java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();

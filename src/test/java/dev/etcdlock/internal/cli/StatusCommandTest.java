@@ -191,6 +191,7 @@ class StatusCommandTest {
             CliRun run = CliRun.of("status", rw, "--endpoints", etcd.endpoints());
             System.out.println("status of a read-write lock:\n" + run.out());
             assertTrue(run.out().startsWith(rw + ": held by 2, 1 waiting; read-write lock layout"), run::toString);
+            assertTrue(run.out().contains("; layout seen from its /read/ and /write/ keys)\n"), run::toString);
             List<Row> rows = Row.of(run.out());
             assertEquals(List.of("holder (read)", "holder (read)", "waiter (write)"),
                     rows.stream().map(Row::role).toList(), run::toString);
@@ -203,10 +204,18 @@ class StatusCommandTest {
             LockHandle p2 = r2.semaphore(sem, 2).acquire(Duration.ofSeconds(5));
             CompletableFuture<LockHandle> p3 = w.semaphore(sem, 2).acquireAsync();
             Await.until(() -> EtcdKeys.count(etcd.clientEndpoints(), sem + "/") == 3, Duration.ofSeconds(5));
-            CliRun semRun = CliRun.of("status", sem, "--endpoints", etcd.endpoints());
+            CliRun untold = CliRun.of("status", sem, "--endpoints", etcd.endpoints());
+            System.out.println("status of a semaphore, not told:\n" + untold.out());
+            // its keys could be election candidates that all proclaim "2": only a hint, no guess
+            assertTrue(untold.out().startsWith(sem + ": held, 2 waiting; mutex/election layout (read at revision "),
+                    untold::toString);
+            assertTrue(untold.out().contains("; layout by default: all its keys hold 2; if it is a semaphore, give "
+                    + "--permits 2)\n"), untold::toString);
+            CliRun semRun = CliRun.of("status", sem, "--permits", "2", "--endpoints", etcd.endpoints());
             System.out.println("status of a semaphore:\n" + semRun.out());
             assertTrue(semRun.out().startsWith(sem + ": held by 2, 1 waiting; semaphore, 2 permits layout"),
                     semRun::toString);
+            assertTrue(semRun.out().contains("; layout from --permits 2)\n"), semRun::toString);
             assertEquals(List.of("holder", "holder", "waiter"),
                     Row.of(semRun.out()).stream().map(Row::role).toList(), semRun::toString);
             assertEquals("1 of the 2 keys ahead to go", Row.of(semRun.out()).get(2).sinceOrWaits());
@@ -224,7 +233,8 @@ class StatusCommandTest {
                 run::toString);
         CliRun json = CliRun.of("status", "/status-test/nobody", "--endpoints=" + etcd.endpoints(), "--json");
         assertTrue(json.out().matches("\\{\"name\":\"/status-test/nobody\",\"revision\":\\d+,\"layout\":\"mutex\","
-                + "\"permits\":1,\"state\":\"free\",\"keys\":\\[]}\\s*"), json::toString);
+                + "\"permits\":1,\"layoutFrom\":\"by default: give --permits N for a semaphore\",\"state\":\"free\","
+                + "\"keys\":\\[]}\\s*"), json::toString);
     }
 
     /**
@@ -310,6 +320,43 @@ class StatusCommandTest {
         }
     }
 
+    /**
+     * A session unlocks and locks again while the watch is cut off and etcd compacts past it, so status reads only
+     * the end state: the same key name with a new create revision. That is a new hold (a new fencing token), and
+     * {@code --watch} says so.
+     */
+    @Test
+    void watchReportsAHolderThatLockedAgainUnderTheSameKey() throws Exception {
+        String name = "/status-test/watch-relock";
+        try (TcpProxy proxy = TcpProxy.start(URI.create(etcd.clientEndpoints().get(0)));
+             Session s1 = etcd.client().newSession(Duration.ofSeconds(10));
+             Engine admin = Engine.connect(Engine.Settings.of(etcd.clientEndpoints()))) {
+            LockHandle held = s1.mutex(name).lock(Duration.ofSeconds(5));
+            try (WatchProcess watch = new WatchProcess(name, proxy.endpoint())) {
+                String first = watch.next(20);
+                assertTrue(first != null && first.contains("held by " + held.key() + " (token "
+                        + held.fencingToken() + ","), () -> watch.describe(first));
+
+                proxy.refuse();
+                held.unlock();
+                LockHandle again = s1.mutex(name).lock(Duration.ofSeconds(5));
+                assertEquals(held.key(), again.key(), "the session's key name is the same");
+                long revision = admin.kv().put(PutRequest.newBuilder()
+                        .setKey(ByteString.copyFromUtf8("/status-test/elsewhere")).build()).join().getHeader()
+                        .getRevision();
+                admin.kv().compact(revision).join();
+                proxy.pass();
+
+                String change = watch.next(15);
+                System.out.println("status --watch after a relock under the same key: " + change);
+                assertTrue(change != null && change.contains("holder " + held.key() + " left")
+                        && change.contains(again.key() + " holds (token " + again.fencingToken() + ")"),
+                        () -> watch.describe(change));
+                again.unlock();
+            }
+        }
+    }
+
     /** On a terminal, --watch redraws the whole table at each change; an interrupt (as Ctrl-C) ends it with 130. */
     @Test
     void watchOnATerminalRedrawsTheTable() throws Exception {
@@ -359,7 +406,13 @@ class StatusCommandTest {
                 Arguments.of(List.of("x", "--wach"), "unknown option '--wach' (see status --help)"),
                 Arguments.of(List.of("x", "y"), "status takes one lock name, got 'x' and 'y'"),
                 Arguments.of(List.of("x", "--endpoints"), "--endpoints needs a value"),
-                Arguments.of(List.of("x", "--cert", "c.pem"), "--cert needs --key"));
+                Arguments.of(List.of("x", "--cert", "c.pem"), "--cert needs --key"),
+                Arguments.of(List.of("x", "--layout", "queue"), "--layout must be mutex, election, semaphore or "
+                        + "rwlock, was 'queue'"),
+                Arguments.of(List.of("x", "--permits", "0"), "--permits must be a whole number from 1 to"),
+                Arguments.of(List.of("x", "--permits=two"), "--permits must be a whole number from 1 to"),
+                Arguments.of(List.of("x", "--permits", "2", "--layout", "rwlock"), "--permits is for a semaphore, "
+                        + "but --layout says rwlock"));
     }
 
     @ParameterizedTest
