@@ -54,6 +54,21 @@ public class ObservabilityBenchmarks {
             "dev.etcdlock.LockLost", "dev.etcdlock.LeaseLost", "dev.etcdlock.KeepAlive",
             "dev.etcdlock.WatchReconnect");
 
+    /** The cheapest listener that still hears every acquisition and release: what the listener path costs. */
+    static LockListener counting(LongAdder heard) {
+        return new LockListener() {
+            @Override
+            public void acquired(Kind kind, String name, long fencingToken, Duration waited) {
+                heard.increment();
+            }
+
+            @Override
+            public void released(Kind kind, String name, long fencingToken, Duration held) {
+                heard.increment();
+            }
+        };
+    }
+
     static Recording startRecording() {
         Recording recording = new Recording();
         for (String event : EVENTS) {
@@ -79,17 +94,7 @@ public class ObservabilityBenchmarks {
         public void setUp() {
             EtcdLockClient.Builder builder = EtcdLockClient.builder().endpoints(Endpoints.require());
             if (observer.equals("listener")) {
-                builder.listener(new LockListener() {
-                    @Override
-                    public void acquired(Kind kind, String name, long fencingToken, Duration waited) {
-                        heard.increment();
-                    }
-
-                    @Override
-                    public void released(Kind kind, String name, long fencingToken, Duration held) {
-                        heard.increment();
-                    }
-                });
+                builder.listener(counting(heard));
             }
             if (observer.equals("jfr")) {
                 recording = startRecording();
@@ -140,17 +145,7 @@ public class ObservabilityBenchmarks {
         @Setup(Level.Trial)
         public void setUp() {
             plain = EtcdLockClient.builder().endpoints(Endpoints.require()).build();
-            listening = EtcdLockClient.builder().endpoints(Endpoints.require()).listener(new LockListener() {
-                @Override
-                public void acquired(Kind kind, String name, long fencingToken, Duration waited) {
-                    heard.increment();
-                }
-
-                @Override
-                public void released(Kind kind, String name, long fencingToken, Duration held) {
-                    heard.increment();
-                }
-            }).build();
+            listening = EtcdLockClient.builder().endpoints(Endpoints.require()).listener(counting(heard)).build();
             plainSession = plain.newSession(Duration.ofSeconds(60));
             listeningSession = listening.newSession(Duration.ofSeconds(60));
             String prefix = LockBenchmarks.uniquePrefix("rotating");
