@@ -156,13 +156,15 @@ public final class EtcdLockClient implements AutoCloseable {
     }
 
     /**
-     * The etcd version of the member that answered first when connecting, such as {@code 3.4.23}. No I/O: read
-     * once at connect time, so it works on a closed client too.
+     * The etcd version of the member that answered first when connecting, such as {@code 3.5.30}. No I/O: read
+     * once at connect time, so it works on a closed client too. It needs no permission: where the user may not call
+     * etcd's {@code Maintenance.Status} (which etcd 3.5.28 to 3.5.31 allow only to admins), it is read from the
+     * member's HTTP {@code /version} endpoint.
      *
-     * @return the version string etcd reported
+     * @return the version string etcd reported, or {@code "unknown"} when neither source answered
      */
     public String serverVersion() {
-        return engine.connectedStatus().getVersion();
+        return engine.server().version();
     }
 
     /**

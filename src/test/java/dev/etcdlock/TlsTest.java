@@ -87,7 +87,7 @@ class TlsTest {
     void locksOverTlsVerifiedWithTheGivenCa() throws Exception {
         assertTrue(endpoint(tlsEtcd).startsWith("https://127.0.0.1:"), endpoint(tlsEtcd));
         try (EtcdLockClient a = trusting(tlsEtcd).build(); EtcdLockClient b = trusting(tlsEtcd).build()) {
-            assertEquals("3.4", a.serverVersion().substring(0, 3), a.serverVersion());
+            assertTrue(a.serverVersion().matches("3\\.\\d+\\.\\d+.*"), a.serverVersion());
             handOver(a, b, "/tls/handover");
         }
         assertEquals(0, keys(tlsEtcd, null, "/tls/handover/"));

@@ -2,9 +2,9 @@ package dev.etcdlock.internal;
 
 import dev.etcdlock.internal.kv.Kv;
 import dev.etcdlock.internal.lease.LeaseManager;
-import dev.etcdlock.internal.proto.StatusResponse;
 import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.internal.transport.Endpoint;
+import dev.etcdlock.internal.transport.ServerInfo;
 import dev.etcdlock.internal.transport.TlsFiles;
 import dev.etcdlock.internal.transport.Transport;
 import dev.etcdlock.internal.watch.WatchMultiplexer;
@@ -29,7 +29,7 @@ public final class Engine implements AutoCloseable {
     private final Kv kv;
     private final LeaseManager leases;
     private final WatchMultiplexer watches;
-    private final StatusResponse connectedStatus;
+    private final ServerInfo server;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private Engine(Settings settings) {
@@ -43,7 +43,7 @@ public final class Engine implements AutoCloseable {
             throw e;
         }
         try {
-            connectedStatus = transport.connect(settings.connectTimeout());
+            server = transport.connect(settings.connectTimeout());
         } catch (RuntimeException e) {
             transport.close();
             executor.shutdown();
@@ -114,9 +114,9 @@ public final class Engine implements AutoCloseable {
         return watches;
     }
 
-    /** The Status answer of the member that first answered at connect time (version, leader, cluster id). */
-    public StatusResponse connectedStatus() {
-        return connectedStatus;
+    /** What etcd said of itself at connect time: its version and leader. */
+    public ServerInfo server() {
+        return server;
     }
 
     public boolean isClosed() {

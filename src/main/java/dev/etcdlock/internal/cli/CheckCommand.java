@@ -1,14 +1,16 @@
 package dev.etcdlock.internal.cli;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.internal.Engine;
+import dev.etcdlock.internal.transport.EtcdErrors;
 import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.proto.ClusterGrpc;
 import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.Member;
 import dev.etcdlock.internal.proto.MemberListRequest;
 import dev.etcdlock.internal.proto.PutRequest;
-import dev.etcdlock.internal.proto.StatusResponse;
+import dev.etcdlock.internal.transport.ServerInfo;
 import dev.etcdlock.internal.watch.WatchListener;
 import dev.etcdlock.internal.watch.WatchSpec;
 import java.io.PrintStream;
@@ -25,6 +27,7 @@ import java.util.concurrent.TimeoutException;
  */
 final class CheckCommand {
     private static final Duration TTL = Duration.ofSeconds(2);
+    static final String DEFAULT_PREFIX = "/etcd-lock/check/";
 
     private CheckCommand() {
     }
@@ -34,9 +37,10 @@ final class CheckCommand {
         try (EtcdTarget target = EtcdTarget.of(options, out);
                 Engine engine = Engine.connect(target.settings())) {
             List<String> endpoints = target.endpoints();
-            StatusResponse status = engine.connectedStatus();
-            line(out, t0, "connected to " + endpoints + ": etcd " + status.getVersion() + ", leader "
-                    + Long.toHexString(status.getLeader()));
+            ServerInfo server = engine.server();
+            line(out, t0, "connected to " + endpoints + ": etcd " + server.version() + ", leader "
+                    + (server.leader() != 0 ? Long.toHexString(server.leader())
+                    : "not shown (this user may not call Maintenance.Status)"));
             for (Member m : engine.transport().call(ClusterGrpc.getMemberListMethod(),
                     MemberListRequest.getDefaultInstance(), true).join().getMembersList()) {
                 line(out, t0, "  member " + m.getName() + " " + Long.toHexString(m.getID()) + " "
@@ -44,9 +48,20 @@ final class CheckCommand {
             }
 
             Lease lease = engine.leases().grant(TTL).join();
-            ByteString key = ByteString.copyFromUtf8("/etcd-lock/check/" + Long.toHexString(lease.id()));
-            long revision = engine.kv().put(PutRequest.newBuilder().setKey(key).setLease(lease.id()).build()).join()
-                    .getHeader().getRevision();
+            ByteString key = ByteString.copyFromUtf8((options.prefix() != null ? options.prefix() : DEFAULT_PREFIX)
+                    + Long.toHexString(lease.id()));
+            long revision;
+            try {
+                revision = engine.kv().put(PutRequest.newBuilder().setKey(key).setLease(lease.id()).build()).join()
+                        .getHeader().getRevision();
+            } catch (RuntimeException e) {
+                if (EtcdErrors.kind(e) == EtcdErrors.Kind.PERMISSION_DENIED) {
+                    throw new EtcdRequestException("this user may not write " + key.toStringUtf8() + " (permission "
+                            + "denied): give check a --prefix the user's role grants, such as the prefix of its "
+                            + "locks", EtcdErrors.unwrap(e));
+                }
+                throw e;
+            }
             line(out, t0, "granted lease " + Long.toHexString(lease.id()) + " (TTL " + lease.ttlSeconds()
                     + " s) and put " + key.toStringUtf8() + " at revision " + revision);
 

@@ -25,17 +25,18 @@ final class DemoCommand {
     static final String LOCK = "/my-app/locks/config-update";
 
     static final String USAGE = """
-            usage: java -jar etcd-lock.jar demo [--endpoints a,b,c] [--cacert FILE] [--cert FILE --key FILE]
+            usage: java -jar etcd-lock.jar demo [--endpoints a,b,c] [connection options]
 
             Two app instances (two clients, two sessions) share the lock %s: app-1 holds it while it
             writes the config; app-2 waits (deadline 10 s) and goes next, with a larger fencing token. Prints the
             timeline, then checks that no key is left under the lock.
 
             options:
-              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd);
-                                  without a scheme: http://, or https:// with the TLS flags, as etcdctl
+              --endpoints a,b,c   etcd client URLs (default: $ETCDCTL_ENDPOINTS, $ETCD_ENDPOINTS, else a
+                                  throwaway local etcd); without a scheme: http://, or https:// with the TLS
+                                  flags, as etcdctl
             %s
-              -h, --help          this text""".formatted(LOCK, EtcdTarget.TLS_OPTIONS_HELP);
+              -h, --help          this text""".formatted(LOCK, Connection.HELP);
 
     private final PrintStream out;
     private final long t0 = System.nanoTime();

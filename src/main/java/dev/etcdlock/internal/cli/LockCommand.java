@@ -47,8 +47,9 @@ final class LockCommand {
             If the lock's lease is lost meanwhile, the command gets SIGTERM (SIGKILL 10 s later) and lock exits 3.
 
             options (before the command; everything from the first argument after <name>, or after --, is the command):
-              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else 127.0.0.1:2379 as etcdctl);
-                                  without a scheme: http://, or https:// with the TLS flags, as etcdctl
+              --endpoints a,b,c   etcd client URLs (default: $ETCDCTL_ENDPOINTS, $ETCD_ENDPOINTS, else
+                                  127.0.0.1:2379 as etcdctl); without a scheme: http://, or https:// with the
+                                  TLS flags, as etcdctl
               --ttl N             session lease TTL: seconds, or a duration like 30s, 2m (default 10, as etcdctl);
                                   a crashed holder's lock is freed this long after its last keep-alive
               --timeout D         give up waiting for the lock after D (500ms, 10s, 2m; seconds if bare);
@@ -60,11 +61,14 @@ final class LockCommand {
 
             exit status: the command's; 0 when released after a signal (no command); 1 lock not acquired
             (timeout, etcd unreachable); 2 bad usage; 3 lock lost (lease expired or revoked); 127 command not
-            runnable""".formatted(EtcdTarget.TLS_OPTIONS_HELP);
+            runnable""".formatted(Connection.HELP);
 
     /** Parsed arguments; {@code timeout} null means wait forever. */
-    record Config(String name, List<String> endpoints, Duration ttl, Duration timeout, List<String> command,
-                  boolean help, Options.Tls tls, boolean waitProgress) {
+    record Config(String name, Connection connection, Duration ttl, Duration timeout, List<String> command,
+                  boolean help, boolean waitProgress) {
+        List<String> endpoints() {
+            return connection.endpoints();
+        }
     }
 
     private final Config config;
@@ -92,10 +96,9 @@ final class LockCommand {
     /** @throws IllegalArgumentException (exit 2) naming the bad or missing argument */
     static Config parse(String[] args) {
         String name = null;
-        List<String> endpoints = new ArrayList<>();
+        Connection.Flags connection = new Connection.Flags();
         Duration ttl = DEFAULT_TTL;
         Duration timeout = null;
-        Options.Tls tls = Options.Tls.NONE;
         boolean waitProgress = false;
         List<String> command = List.of();
         for (int i = 0; i < args.length; i++) {
@@ -103,7 +106,10 @@ final class LockCommand {
             String value = null;
             int eq = arg.indexOf('=');
             String flag = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq) : arg;
-            if (arg.equals("--")) {
+            int taken = connection.take(args, i);
+            if (taken > 0) {
+                i += taken - 1;
+            } else if (arg.equals("--")) {
                 i++;
                 if (name == null && i < args.length) {
                     name = args[i++];
@@ -111,18 +117,16 @@ final class LockCommand {
                 command = List.copyOf(Arrays.asList(args).subList(Math.min(i, args.length), args.length));
                 break;
             } else if (Options.isHelp(arg)) {
-                return new Config(null, List.of(), ttl, null, List.of(), true, Options.Tls.NONE, false);
+                return new Config(null, Connection.NONE, ttl, null, List.of(), true, false);
             } else if (arg.equals("--wait-progress")) {
                 waitProgress = true;
-            } else if (flag.equals("--endpoints") || flag.equals("--ttl") || flag.equals("--timeout")) {
+            } else if (flag.equals("--ttl") || flag.equals("--timeout")) {
                 value = flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1);
-                switch (flag) {
-                    case "--endpoints" -> endpoints.add(value);
-                    case "--ttl" -> ttl = ttl(value);
-                    default -> timeout = timeout(value);
+                if (flag.equals("--ttl")) {
+                    ttl = ttl(value);
+                } else {
+                    timeout = timeout(value);
                 }
-            } else if (Options.Tls.isFlag(flag)) {
-                tls = tls.with(flag, flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (arg.startsWith("-") && arg.length() > 1) {
                 throw new IllegalArgumentException("unknown option '" + arg + "' (options go before the "
                         + "command; put -- before a command that starts with '-'; see lock --help)");
@@ -144,9 +148,8 @@ final class LockCommand {
         if (name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("the lock name must not contain NUL characters");
         }
-        List<String> eps = Options.withEnvDefault(endpoints);
-        return new Config(name, tls.endpoints(eps.isEmpty() ? List.of(DEFAULT_ENDPOINT) : eps), ttl, timeout,
-                command, false, tls.checked(), waitProgress);
+        return new Config(name, connection.build().orEndpoints(List.of(DEFAULT_ENDPOINT)), ttl, timeout, command,
+                false, waitProgress);
     }
 
     private static Duration ttl(String value) {
@@ -168,7 +171,7 @@ final class LockCommand {
     }
 
     private int run() {
-        EtcdLockClient client = config.tls().applyTo(EtcdLockClient.builder().endpoints(config.endpoints())).build();
+        EtcdLockClient client = config.connection().clientBuilder().build();
         Stopper stopper = new Stopper(client);
         Runtime.getRuntime().addShutdownHook(stopper.hook);
         try {
@@ -178,8 +181,8 @@ final class LockCommand {
             // A resource is closed before any catch here runs, and every failure the outer catches report has
             // left this block, so the progress line is cleared before any message is printed.
             try (WaitProgress progress = config.waitProgress() && terminal
-                    ? WaitProgress.start(Engine.connect(Engine.Settings.of(config.endpoints())
-                            .withTls(config.tls().files())), config.name(), session.leaseId(), err)
+                    ? WaitProgress.start(Engine.connect(config.connection().settings()), config.name(),
+                            session.leaseId(), err)
                     : null) {
                 lock = config.timeout() == null ? mutex.lock() : mutex.lock(config.timeout());
                 if (progress != null) {

@@ -55,7 +55,7 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         try {
             return switch (args[0]) {
-                case "check" -> check(Options.parse(rest), out);
+                case "check" -> check(Options.parseCheck(rest), out);
                 case "demo" -> DemoCommand.run(Options.parse(rest), out);
                 case "lock" -> LockCommand.run(rest, out, err, terminal);
                 case "status" -> StatusCommand.run(rest, out, terminal);
@@ -84,16 +84,19 @@ public final class Main {
     private static int check(Options options, PrintStream out) {
         if (options.help()) {
             out.println("""
-                    usage: java -jar etcd-lock.jar check [--endpoints a,b,c] [--cacert FILE] [--cert FILE --key FILE]
+                    usage: java -jar etcd-lock.jar check [--prefix P] [--endpoints a,b,c] [connection options]
 
                     Connects to etcd and exercises what locks stand on: a 2 s lease kept alive past twice its TTL,
                     and a watch that sees the lease's key deleted when the lease is revoked.
 
                     options:
-                      --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else a throwaway local etcd);
-                                          without a scheme: http://, or https:// with the TLS flags, as etcdctl
+                      --prefix P          where to put the lease's key: P<lease id in hex> (default /etcd-lock/check/);
+                                          for a user whose role grants only some keys, a prefix it may write
+                      --endpoints a,b,c   etcd client URLs (default: $ETCDCTL_ENDPOINTS, $ETCD_ENDPOINTS, else a
+                                          throwaway local etcd); without a scheme: http://, or https:// with the TLS
+                                          flags, as etcdctl
                     %s
-                      -h, --help          this text""".formatted(EtcdTarget.TLS_OPTIONS_HELP));
+                      -h, --help          this text""".formatted(Connection.HELP));
             return 0;
         }
         return CheckCommand.run(options, out);
@@ -115,11 +118,17 @@ public final class Main {
                            --watch follows changes until Ctrl-C; --permits N reads it as our Semaphore
 
                 options:
-                  --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS; check and demo otherwise start
-                                      a throwaway local etcd, lock and status use 127.0.0.1:2379 as etcdctl)
+                  --endpoints a,b,c   etcd client URLs (default: $ETCDCTL_ENDPOINTS, $ETCD_ENDPOINTS; check and
+                                      demo otherwise start a throwaway local etcd, lock and status use
+                                      127.0.0.1:2379 as etcdctl)
+                  --user NAME[:PASSWORD], --password PASSWORD
+                                      an etcd user, for an etcd with authentication
                   --cacert FILE, --cert FILE, --key FILE
                                       TLS as with etcdctl: the CA to verify etcd with, a client certificate
                                       and its key
+                  --dial-timeout D, --command-timeout D
+                                      how long connecting and each request may take
+                                      etcdctl's ETCDCTL_* variables set each of these; a flag wins
                   -h, --help          this text; <command> --help for a command's own""");
     }
 }

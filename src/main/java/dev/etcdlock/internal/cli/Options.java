@@ -6,31 +6,44 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Command-line options shared by the commands: {@code --endpoints}, etcdctl's TLS flags and {@code --help}. */
-record Options(List<String> endpoints, Tls tls, boolean help) {
+/**
+ * Command-line options of the commands that take no others but their connection ({@code check}, {@code demo}),
+ * and the helpers every command's parser uses. {@code prefix}: where {@code check} writes its key, null for the
+ * default.
+ */
+record Options(Connection connection, boolean help, String prefix) {
 
-    /** For commands that take no other options ({@code check}, {@code demo}). */
+    /** For {@code demo}: the connection flags and {@code --help}. */
     static Options parse(String[] args) {
-        List<String> endpoints = new ArrayList<>();
-        Tls tls = Tls.NONE;
+        return parse(args, false);
+    }
+
+    /** For {@code check}: also {@code --prefix P}. */
+    static Options parseCheck(String[] args) {
+        return parse(args, true);
+    }
+
+    private static Options parse(String[] args, boolean prefixAllowed) {
+        Connection.Flags connection = new Connection.Flags();
         boolean help = false;
+        String prefix = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            int eq = arg.indexOf('=');
-            String flag = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq) : arg;
-            if (isHelp(arg)) {
+            int taken = connection.take(args, i);
+            if (taken > 0) {
+                i += taken - 1;
+            } else if (isHelp(arg)) {
                 help = true;
-            } else if (arg.equals("--endpoints")) {
-                endpoints.add(value(args, i++));
-            } else if (arg.startsWith("--endpoints=")) {
-                endpoints.add(arg.substring("--endpoints=".length()));
-            } else if (Tls.isFlag(flag)) {
-                tls = tls.with(flag, flag.equals(arg) ? value(args, i++) : arg.substring(eq + 1));
+            } else if (prefixAllowed && (arg.equals("--prefix") || arg.startsWith("--prefix="))) {
+                prefix = arg.equals("--prefix") ? value(args, i++) : arg.substring("--prefix=".length());
+                if (prefix.isEmpty()) {
+                    throw new IllegalArgumentException("--prefix needs a key prefix, like /my-app/locks/");
+                }
             } else {
                 throw new IllegalArgumentException("unknown option '" + arg + "' (see --help)");
             }
         }
-        return new Options(tls.endpoints(withEnvDefault(endpoints)), tls.checked(), help);
+        return new Options(help ? Connection.NONE : connection.build(), help, prefix);
     }
 
     static boolean isHelp(String arg) {
@@ -43,17 +56,6 @@ record Options(List<String> endpoints, Tls tls, boolean help) {
             throw new IllegalArgumentException(args[i] + " needs a value (see --help)");
         }
         return args[i + 1];
-    }
-
-    /** The given endpoints, else those of $ETCD_ENDPOINTS, else none (meaning: start a throwaway local etcd). */
-    static List<String> withEnvDefault(List<String> endpoints) {
-        if (endpoints.isEmpty()) {
-            String env = System.getenv("ETCD_ENDPOINTS");
-            if (env != null && !env.isBlank()) {
-                return List.of(env);
-            }
-        }
-        return List.copyOf(endpoints);
     }
 
     /**
@@ -75,6 +77,16 @@ record Options(List<String> endpoints, Tls tls, boolean help) {
                 case "--cacert" -> new Tls(value, cert, key);
                 case "--cert" -> new Tls(cacert, value, key);
                 case "--key" -> new Tls(cacert, cert, value);
+                default -> throw new IllegalArgumentException("not a TLS flag: " + flag);
+            };
+        }
+
+        /** Whether {@code flag} ({@code --cacert}, {@code --cert} or {@code --key}) was given. */
+        boolean has(String flag) {
+            return switch (flag) {
+                case "--cacert" -> cacert != null;
+                case "--cert" -> cert != null;
+                case "--key" -> key != null;
                 default -> throw new IllegalArgumentException("not a TLS flag: " + flag);
             };
         }

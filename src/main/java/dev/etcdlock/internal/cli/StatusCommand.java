@@ -21,7 +21,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 final class StatusCommand {
     static final String USAGE = """
             usage: java -jar etcd-lock.jar status <name> [--watch] [--json] [--permits N | --layout L]
-                                                 [--endpoints a,b,c] [TLS options]
+                                                 [--endpoints a,b,c] [connection options]
 
             Shows the holder of the lock <name> and its waiters in line, read from the keys under <name>/ (our
             Mutex, Go's concurrency.Mutex and Election, etcdctl lock: <name>/<lease id in hex>, the lowest create
@@ -41,19 +41,23 @@ final class StatusCommand {
               --layout L          mutex (also: election), semaphore (permits read from the keys' values unless
                                   --permits) or rwlock. Default: rwlock when there are <name>/read/ or
                                   <name>/write/ keys, else mutex
-              --endpoints a,b,c   etcd client URLs (default: $ETCD_ENDPOINTS, else 127.0.0.1:2379 as etcdctl);
-                                  without a scheme: http://, or https:// with the TLS flags, as etcdctl
+              --endpoints a,b,c   etcd client URLs (default: $ETCDCTL_ENDPOINTS, $ETCD_ENDPOINTS, else
+                                  127.0.0.1:2379 as etcdctl); without a scheme: http://, or https:// with the
+                                  TLS flags, as etcdctl
             %s
               -h, --help          this text
 
             exit status: 0 the lock was read (held or free); 1 etcd unreachable or refused; 2 bad usage""".formatted(
-            EtcdTarget.TLS_OPTIONS_HELP);
+            Connection.HELP);
 
     /** ANSI: cursor home, clear screen. */
     private static final String CLEAR = "\033[H\033[2J";
 
-    record Config(String name, List<String> endpoints, boolean watch, boolean json, boolean help, Options.Tls tls,
+    record Config(String name, Connection connection, boolean watch, boolean json, boolean help,
                   QueueView.Told told) {
+        List<String> endpoints() {
+            return connection.endpoints();
+        }
     }
 
     private final Config config;
@@ -78,30 +82,28 @@ final class StatusCommand {
     /** @throws IllegalArgumentException (exit 2) naming the bad or missing argument */
     static Config parse(String[] args) {
         String name = null;
-        List<String> endpoints = new ArrayList<>();
+        Connection.Flags connection = new Connection.Flags();
         boolean watch = false;
         boolean json = false;
         QueueView.Layout layout = null;
         int permits = 0;
-        Options.Tls tls = Options.Tls.NONE;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             int eq = arg.indexOf('=');
             String flag = arg.startsWith("--") && eq > 0 ? arg.substring(0, eq) : arg;
-            if (Options.isHelp(arg)) {
-                return new Config(null, List.of(), false, false, true, Options.Tls.NONE, QueueView.Told.NOTHING);
+            int taken = connection.take(args, i);
+            if (taken > 0) {
+                i += taken - 1;
+            } else if (Options.isHelp(arg)) {
+                return new Config(null, Connection.NONE, false, false, true, QueueView.Told.NOTHING);
             } else if (arg.equals("--watch")) {
                 watch = true;
             } else if (arg.equals("--json")) {
                 json = true;
-            } else if (flag.equals("--endpoints")) {
-                endpoints.add(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (flag.equals("--layout")) {
                 layout = layout(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (flag.equals("--permits")) {
                 permits = permits(flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
-            } else if (Options.Tls.isFlag(flag)) {
-                tls = tls.with(flag, flag.equals(arg) ? Options.value(args, i++) : arg.substring(eq + 1));
             } else if (arg.startsWith("-") && arg.length() > 1) {
                 throw new IllegalArgumentException("unknown option '" + arg + "' (see status --help)");
             } else if (name == null) {
@@ -126,9 +128,8 @@ final class StatusCommand {
             throw new IllegalArgumentException("--permits is for a semaphore, but --layout says " + layout.option
                     + "; leave one out");
         }
-        List<String> eps = Options.withEnvDefault(endpoints);
-        return new Config(name, tls.endpoints(eps.isEmpty() ? List.of(LockCommand.DEFAULT_ENDPOINT) : eps), watch,
-                json, false, tls.checked(), new QueueView.Told(layout, permits));
+        return new Config(name, connection.build().orEndpoints(List.of(LockCommand.DEFAULT_ENDPOINT)), watch, json,
+                false, new QueueView.Told(layout, permits));
     }
 
     private static QueueView.Layout layout(String value) {
@@ -156,7 +157,7 @@ final class StatusCommand {
     }
 
     private int run() throws InterruptedException {
-        try (Engine engine = Engine.connect(Engine.Settings.of(config.endpoints()).withTls(config.tls().files()))) {
+        try (Engine engine = Engine.connect(config.connection().settings())) {
             StatusReader reader = new StatusReader(engine, config.name(), config.told());
             StatusReader.Snapshot snapshot = reader.read();
             if (!config.watch()) {

@@ -334,7 +334,7 @@ public final class LeaseManager {
         }
         LOG.log(System.Logger.Level.INFO, "keep-alive stream broke (" + t + "); reopening for " + leases.size()
                 + " lease(s)");
-        scheduleReopen();
+        transport.whenStreamMayReopen(t, this::scheduleReopen);
     }
 
     private void scheduleReopen() {

@@ -33,17 +33,25 @@ public final class EtcdErrors {
         LEASE_NOT_FOUND,
         /** The auth token expired or is unknown: authenticate again and retry. */
         INVALID_AUTH_TOKEN,
+        /** etcd has authentication enabled and the request carried no user (no token, no certificate CN). */
+        USER_EMPTY,
+        /** The user's roles do not grant this request; etcd checked it after passing consensus. */
+        PERMISSION_DENIED,
         /** etcd refused the request itself; retrying will not help. */
         REJECTED,
         /** Cancelled by our side. */
         CANCELLED
     }
 
-    // status code name + exact message -> kind; from etcd 3.4 etcdserver/api/v3rpc/rpctypes/error.go.
+    // status code name + exact message -> kind; from etcd's etcdserver/api/v3rpc/rpctypes/error.go (3.4 to 3.6).
+    // 3.6 moved "not capable" and "rpc not supported for learner" from UNAVAILABLE to FAILED_PRECONDITION: both mean
+    // that this member did not execute the request, on every version.
     private static final Map<String, Kind> BY_MESSAGE = Map.ofEntries(
             Map.entry("UNAVAILABLE/etcdserver: no leader", Kind.NOT_EXECUTED),
             Map.entry("UNAVAILABLE/etcdserver: not capable", Kind.NOT_EXECUTED),
+            Map.entry("FAILED_PRECONDITION/etcdserver: not capable", Kind.NOT_EXECUTED),
             Map.entry("UNAVAILABLE/etcdserver: rpc not supported for learner", Kind.NOT_EXECUTED),
+            Map.entry("FAILED_PRECONDITION/etcdserver: rpc not supported for learner", Kind.NOT_EXECUTED),
             Map.entry("RESOURCE_EXHAUSTED/etcdserver: too many requests", Kind.NOT_EXECUTED),
             Map.entry("UNAVAILABLE/etcdserver: leader changed", Kind.UNAVAILABLE),
             Map.entry("UNAVAILABLE/etcdserver: server stopped", Kind.UNAVAILABLE),
@@ -52,7 +60,9 @@ public final class EtcdErrors {
             Map.entry("OUT_OF_RANGE/etcdserver: mvcc: required revision has been compacted", Kind.COMPACTED),
             Map.entry("OUT_OF_RANGE/etcdserver: mvcc: required revision is a future revision", Kind.FUTURE_REVISION),
             Map.entry("NOT_FOUND/etcdserver: requested lease not found", Kind.LEASE_NOT_FOUND),
-            Map.entry("UNAUTHENTICATED/etcdserver: invalid auth token", Kind.INVALID_AUTH_TOKEN));
+            Map.entry("UNAUTHENTICATED/etcdserver: invalid auth token", Kind.INVALID_AUTH_TOKEN),
+            Map.entry("INVALID_ARGUMENT/etcdserver: user name is empty", Kind.USER_EMPTY),
+            Map.entry("PERMISSION_DENIED/etcdserver: permission denied", Kind.PERMISSION_DENIED));
 
     private EtcdErrors() {
     }
@@ -116,7 +126,8 @@ public final class EtcdErrors {
     /** What to do about the refusals a user can fix. */
     private static String hint(String reason) {
         if (reason.contains("user name is empty")) {
-            return "; etcd has authentication enabled: give the client credentials(user, password)";
+            return "; etcd has authentication enabled: give the client credentials(user, password), or a client "
+                    + "certificate whose common name is an etcd user";
         }
         if (reason.contains("authentication failed")) {
             return "; check the user name and password";

@@ -10,6 +10,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
+import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -25,6 +26,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The PEM files of an https client: a CA to verify etcd's server certificate with (null: the JVM's trusted CAs),
@@ -84,6 +90,48 @@ public record TlsFiles(Path trustedCertificates, Path clientCertificate, Path cl
         return tls.build();
     }
 
+    /**
+     * The same files as a JDK {@link SSLContext}, for the plain HTTPS requests some etcd versions need where gRPC
+     * cannot be used (the server version, see {@link ServerVersion}).
+     *
+     * @throws IllegalArgumentException as {@link #channelCredentials()}
+     */
+    public SSLContext sslContext() {
+        try {
+            TrustManager[] trust = null;
+            if (trustedCertificates != null) {
+                KeyStore cas = KeyStore.getInstance("PKCS12");
+                cas.load(null, null);
+                List<X509Certificate> certs = certificates(read(trustedCertificates, "CA file"), trustedCertificates,
+                        "CA file");
+                for (int i = 0; i < certs.size(); i++) {
+                    cas.setCertificateEntry("ca" + i, certs.get(i));
+                }
+                TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                tmf.init(cas);
+                trust = tmf.getTrustManagers();
+            }
+            KeyManager[] keys = null;
+            if (clientCertificate != null) {
+                List<X509Certificate> chain = certificates(read(clientCertificate, "client certificate file"),
+                        clientCertificate, "client certificate file");
+                PrivateKey key = checkKey(read(clientKey, "client key file"), chain.get(0));
+                char[] password = new char[0];
+                KeyStore store = KeyStore.getInstance("PKCS12");
+                store.load(null, null);
+                store.setKeyEntry("client", key, password, chain.toArray(new X509Certificate[0]));
+                KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+                kmf.init(store, password);
+                keys = kmf.getKeyManagers();
+            }
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keys, trust, null);
+            return context;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalArgumentException("could not set up TLS with " + this + ": " + e.getMessage(), e);
+        }
+    }
+
     private static byte[] read(Path file, String what) {
         try {
             if (Files.isDirectory(file)) {
@@ -131,8 +179,8 @@ public record TlsFiles(Path trustedCertificates, Path clientCertificate, Path cl
         return found;
     }
 
-    /** Checks that the key is one gRPC can read and that it belongs to the certificate. */
-    private void checkKey(byte[] pem, X509Certificate cert) {
+    /** Checks that the key is one gRPC can read and that it belongs to the certificate, and returns it. */
+    private PrivateKey checkKey(byte[] pem, X509Certificate cert) {
         String text = new String(pem, StandardCharsets.US_ASCII);
         String label = null;
         Matcher begin = ANY_BEGIN.matcher(text);
@@ -184,6 +232,7 @@ public record TlsFiles(Path trustedCertificates, Path clientCertificate, Path cl
             throw new IllegalArgumentException("the private key in " + clientKey + " does not belong to the "
                     + "certificate in " + clientCertificate + ": give the key the certificate was issued for");
         }
+        return key;
     }
 
     /** True when a signature made with the key verifies with the certificate's public key. */

@@ -1,10 +1,13 @@
 package dev.etcdlock.internal.transport;
 
+import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.EtcdUnavailableException;
 import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.proto.AuthGrpc;
 import dev.etcdlock.internal.proto.AuthenticateRequest;
+import dev.etcdlock.internal.proto.KVGrpc;
 import dev.etcdlock.internal.proto.MaintenanceGrpc;
+import dev.etcdlock.internal.proto.RangeRequest;
 import dev.etcdlock.internal.proto.StatusRequest;
 import dev.etcdlock.internal.proto.StatusResponse;
 import io.grpc.CallOptions;
@@ -158,36 +161,96 @@ public final class Transport {
     }
 
     /**
-     * Waits until some member answers a Status call, so that wrong or unreachable endpoints fail when the client is
-     * built rather than at the first lock.
+     * Checks that etcd answers, so that wrong or unreachable endpoints and wrong credentials fail when the client is
+     * built rather than at the first lock, and reads etcd's version. With credentials it authenticates first: etcd
+     * with authentication refuses every other call without a token. Then it reads a key through consensus, as
+     * {@code etcdctl endpoint health} does; a refusal by etcd's permission check comes after consensus, so it shows
+     * the cluster works as well as an answer does, and a lock user needs no right beyond its own keys. The version
+     * comes from {@code Maintenance.Status}, or where the user may not call it (etcd 3.5.28 and later) from the
+     * HTTP {@code /version} endpoint.
+     *
+     * @throws EtcdUnavailableException when no member answers within {@code timeout}, or the TLS handshake fails
+     * @throws dev.etcdlock.EtcdRequestException when etcd refuses the credentials, or wants some and has none
      */
-    public StatusResponse connect(Duration timeout) {
-        StatusResponse status;
-        try {
-            status = start(new UnaryCall<>(MaintenanceGrpc.getStatusMethod(), StatusRequest.getDefaultInstance(),
-                    true, Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS), true)).join();
-        } catch (RuntimeException e) {
-            Throwable cause = EtcdErrors.unwrap(e);
-            Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
-            String reason = s == null ? String.valueOf(cause) : describe(s);
-            TransportSecurity.Diagnosis diagnosis = s == null ? null : TransportSecurity.diagnose(s, endpoints, tls);
-            if (diagnosis != null && diagnosis.permanent()) {
-                throw new EtcdUnavailableException("the TLS handshake with etcd at " + endpoints + " failed: "
-                        + diagnosis.hint() + " (error: " + reason + ")", false, cause);
-            }
-            throw new EtcdUnavailableException("could not reach any etcd endpoint of " + endpoints + " within "
-                    + timeout.toMillis() + " ms (last error: " + reason + "); "
-                    + (diagnosis != null ? diagnosis.hint() : "check that etcd runs there and the endpoints are right"),
-                    false, cause);
-        }
+    public ServerInfo connect(Duration timeout) {
+        Deadline deadline = Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS);
         if (credentials != null) {
             try {
-                refreshToken().join();
+                authenticate(deadline).join();
             } catch (RuntimeException e) {
+                if (EtcdErrors.kind(e) == EtcdErrors.Kind.UNAVAILABLE) {
+                    throw unreachable(e, timeout);
+                }
                 throw EtcdErrors.toException(e, "authenticating as etcd user '" + credentials.user() + "'", false);
             }
         }
-        return status;
+        try {
+            start(new UnaryCall<>(KVGrpc.getRangeMethod(), PROBE, true, deadline, true)).join();
+        } catch (RuntimeException e) {
+            EtcdErrors.Kind kind = EtcdErrors.kind(e);
+            if (kind == EtcdErrors.Kind.USER_EMPTY) {
+                throw new EtcdRequestException("etcd at " + endpoints + " has authentication enabled: give the "
+                        + "client credentials(user, password), or a client certificate whose common name is an etcd "
+                        + "user", EtcdErrors.unwrap(e));
+            }
+            if (kind != EtcdErrors.Kind.PERMISSION_DENIED) {
+                throw unreachable(e, timeout);
+            }
+        }
+        long left = Math.max(deadline.timeRemaining(TimeUnit.NANOSECONDS), ATTEMPT_TIMEOUT.toNanos());
+        try {
+            StatusResponse status = start(new UnaryCall<>(MaintenanceGrpc.getStatusMethod(),
+                    StatusRequest.getDefaultInstance(), true, Deadline.after(left, TimeUnit.NANOSECONDS), false))
+                    .join();
+            return new ServerInfo(status.getVersion(), status.getLeader());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "Maintenance.Status refused (" + EtcdErrors.unwrap(e)
+                    + "); reading the version from /version");
+            return new ServerInfo(ServerVersion.overHttp(endpoints, tls, Duration.ofNanos(left))
+                    .orElse(ServerInfo.UNKNOWN), 0);
+        }
+    }
+
+    /** A read of one key, count only: cheap, and refused only by the permission check. */
+    private static final RangeRequest PROBE = RangeRequest.newBuilder()
+            .setKey(com.google.protobuf.ByteString.copyFromUtf8("health")).setCountOnly(true).build();
+
+    private EtcdUnavailableException unreachable(RuntimeException e, Duration timeout) {
+        Throwable cause = EtcdErrors.unwrap(e);
+        Status s = EtcdErrors.statusOf(cause.getCause() != null ? cause.getCause() : cause);
+        String reason = s == null ? String.valueOf(cause) : describe(s);
+        TransportSecurity.Diagnosis diagnosis = s == null ? null : TransportSecurity.diagnose(s, endpoints, tls);
+        if (diagnosis != null && diagnosis.permanent()) {
+            return new EtcdUnavailableException("the TLS handshake with etcd at " + endpoints + " failed: "
+                    + diagnosis.hint() + " (error: " + reason + ")", false, cause);
+        }
+        return new EtcdUnavailableException("could not reach any etcd endpoint of " + endpoints + " within "
+                + timeout.toMillis() + " ms (last error: " + reason + "); "
+                + (diagnosis != null ? diagnosis.hint() : "check that etcd runs there and the endpoints are right"),
+                false, cause);
+    }
+
+    /**
+     * Runs {@code reopen} in the serial context once a stream that ended with {@code failure} may be opened again:
+     * at once, or, when etcd refused the stream's token (a JWT token past its {@code ttl}, a simple token unused for
+     * {@code --auth-token-ttl}), after a new token was obtained, since a new stream carries the token of its
+     * opening. Without that, a stream reopened with the old token is refused again, for good.
+     */
+    public void whenStreamMayReopen(Throwable failure, Runnable reopen) {
+        if (credentials == null || EtcdErrors.kind(failure) != EtcdErrors.Kind.INVALID_AUTH_TOKEN) {
+            reopen.run();
+            return;
+        }
+        refreshToken().whenComplete((t, e) -> {
+            if (e != null) {
+                LOG.log(System.Logger.Level.WARNING, () -> "could not renew the auth token for a stream: " + e);
+            }
+            try {
+                executor.execute(reopen); // after a failure too: the reopen's backoff paces the retries
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                // the client closed meanwhile
+            }
+        });
     }
 
     /** True when calls carry an auth token (the client was given credentials). */
@@ -196,10 +259,14 @@ public final class Transport {
     }
 
     /**
-     * Gets a new auth token (etcd's simple tokens expire after {@code --auth-token-ttl} of disuse). Concurrent
-     * callers share one Authenticate call.
+     * Gets a new auth token (etcd's simple tokens expire after {@code --auth-token-ttl} of disuse, JWT tokens after
+     * their {@code ttl}). Concurrent callers share one Authenticate call.
      */
     public CompletableFuture<String> refreshToken() {
+        return authenticate(Deadline.after(requestTimeout.toNanos(), TimeUnit.NANOSECONDS));
+    }
+
+    private CompletableFuture<String> authenticate(Deadline deadline) {
         if (credentials == null) {
             return CompletableFuture.failedFuture(new IllegalStateException("no credentials"));
         }
@@ -210,9 +277,9 @@ public final class Transport {
             }
             CompletableFuture<String> mine = new CompletableFuture<>();
             if (refreshing.compareAndSet(current, mine)) {
-                call(AuthGrpc.getAuthenticateMethod(), AuthenticateRequest.newBuilder()
-                        .setName(credentials.user()).setPassword(credentials.password()).build(), true)
-                        .whenComplete((r, t) -> {
+                start(new UnaryCall<>(AuthGrpc.getAuthenticateMethod(), AuthenticateRequest.newBuilder()
+                        .setName(credentials.user()).setPassword(credentials.password()).build(), true, deadline,
+                        true)).whenComplete((r, t) -> {
                             if (t != null) {
                                 mine.completeExceptionally(t);
                             } else {

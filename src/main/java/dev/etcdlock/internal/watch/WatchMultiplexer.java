@@ -1,5 +1,6 @@
 package dev.etcdlock.internal.watch;
 
+import com.google.protobuf.ByteString;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.Ticker;
@@ -8,7 +9,6 @@ import dev.etcdlock.internal.proto.Event;
 import dev.etcdlock.internal.proto.WatchCancelRequest;
 import dev.etcdlock.internal.proto.WatchCreateRequest;
 import dev.etcdlock.internal.proto.WatchGrpc;
-import dev.etcdlock.internal.proto.WatchProgressRequest;
 import dev.etcdlock.internal.proto.WatchRequest;
 import dev.etcdlock.internal.proto.WatchResponse;
 import dev.etcdlock.internal.transport.Backoff;
@@ -45,9 +45,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connection left open. gRPC's keep-alive notices that only after 15 s (a ping after 10 s without reads, 5 s for
  * its answer; etcd refuses pings more often than every 5 s), and until then waiters would not hear of the deletes
  * that free their locks. So while the stream carries a watch somebody listens to, a stream silent for
- * {@link #PROBE_AFTER_SILENCE} gets a progress request, which etcd answers from the stream's own goroutines,
- * without raft or disk; when nothing at all arrives within {@link #ANSWER_DEADLINE} of it, the stream is
- * abandoned and its watches resume on a new one, as after a break.
+ * {@link #PROBE_AFTER_SILENCE} gets a probe: a watch created on a key nobody writes and cancelled as soon as etcd
+ * confirms it, which etcd answers from the stream's own goroutines, without raft or disk; when nothing at all
+ * arrives within {@link #ANSWER_DEADLINE} of it, the stream is abandoned and its watches resume on a new one, as
+ * after a break.
+ *
+ * <p>The probe is a watch rather than a progress request because etcd answers a progress request only while every
+ * watcher of the stream is synced, and from 3.5.22 and 3.6.2 a watcher created at a revision not yet written (where
+ * a waiter watches from: the revision after the one it read) stays unsynced until that revision is written; etcd
+ * then defers the answer, for good on an idle stream, and a healthy stream would be abandoned every few seconds.
+ * A create is answered whatever the other watchers do, and a refused one (a user who may not read the probe key)
+ * is answered too.
  *
  * <p>State lives in the client's {@link SerialContext}; stream callbacks, timers and public methods run their work
  * there.
@@ -69,8 +77,8 @@ public final class WatchMultiplexer {
     static final Duration ANSWER_DEADLINE = Duration.ofSeconds(2);
     /** The watch id etcd puts on the answer to a progress request: it speaks for the whole stream. */
     private static final long STREAM_WIDE_WATCH_ID = -1;
-    private static final WatchRequest PROGRESS_REQUEST = WatchRequest.newBuilder()
-            .setProgressRequest(WatchProgressRequest.getDefaultInstance()).build();
+    /** The key the liveness probe watches: one nobody writes, in no one's key space. */
+    static final WatchSpec PROBE = WatchSpec.key(ByteString.copyFromUtf8("\0etcd-lock/watch-probe"));
     private static final long NONE = Long.MIN_VALUE;
 
     private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
@@ -82,7 +90,7 @@ public final class WatchMultiplexer {
     private final Ticker ticker = Ticker.system();
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger watchesCreated = new AtomicInteger();
-    private final AtomicInteger progressRequests = new AtomicInteger();
+    private final AtomicInteger probes = new AtomicInteger();
     private final AtomicInteger streamsAbandoned = new AtomicInteger();
 
     // serial context only
@@ -97,9 +105,8 @@ public final class WatchMultiplexer {
     private long streamOpenedNanos;
     /** When the current stream last delivered anything. */
     private long lastHeardNanos;
-    /** Since when the current stream owes an answer (to a progress request, or a new stream's creates), or NONE. */
+    /** Since when the current stream owes an answer (to a probe, or a new stream's creates), or NONE. */
     private long awaitingSinceNanos = NONE;
-    private boolean probedAgain;
     private boolean answeredOnce; // by the current stream
     private ScheduledFuture<?> heartbeat;
 
@@ -136,12 +143,12 @@ public final class WatchMultiplexer {
         return watchesCreated.get();
     }
 
-    /** Number of progress requests sent to find out whether a silent stream still lives, for tests. */
-    public int progressRequests() {
-        return progressRequests.get();
+    /** Number of probes sent to find out whether a silent stream still lives, for tests. */
+    public int probes() {
+        return probes.get();
     }
 
-    /** Number of streams given up because they stayed silent after a progress request, for tests. */
+    /** Number of streams given up because they stayed silent after a probe, for tests. */
     public int streamsAbandoned() {
         return streamsAbandoned.get();
     }
@@ -443,7 +450,6 @@ public final class WatchMultiplexer {
         lastHeardNanos = ticker.nanoTime();
         streamOpenedNanos = lastHeardNanos;
         awaitingSinceNanos = lastHeardNanos;
-        probedAgain = false;
         answeredOnce = false;
         stopHeartbeat();
         startHeartbeat();
@@ -587,12 +593,12 @@ public final class WatchMultiplexer {
             JfrEvents.watchReconnect(String.valueOf(t), ticker.nanoTime() - streamOpenedNanos, live, resumeFrom);
         }
         reopenScheduled = true;
-        engine.schedule(() -> {
+        transport.whenStreamMayReopen(t, () -> engine.schedule(() -> {
             reopenScheduled = false;
             if (stream == null && !bySpec.isEmpty()) {
                 openStream();
             }
-        }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+        }, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS));
     }
 
     private void startHeartbeat() {
@@ -631,21 +637,14 @@ public final class WatchMultiplexer {
                 return;
             }
             awaitingSinceNanos = now;
-            probedAgain = false;
-            sendProgressRequest();
-            scheduleHeartbeat(ANSWER_DEADLINE.toNanos() / 2);
+            sendProbe();
+            scheduleHeartbeat(ANSWER_DEADLINE.toNanos());
             return;
         }
         long waited = now - awaitingSinceNanos;
         if (waited >= ANSWER_DEADLINE.toNanos()) {
             abandonStream(waited);
             return;
-        }
-        if (!probedAgain) {
-            // Newer etcd (3.6, late 3.5) drops a progress request while a watcher of the stream still catches up
-            // on past events, usually one pass of its 100 ms sync loop: a second request gets through.
-            probedAgain = true;
-            sendProgressRequest();
         }
         scheduleHeartbeat(ANSWER_DEADLINE.toNanos() - waited);
     }
@@ -661,9 +660,20 @@ public final class WatchMultiplexer {
         return false;
     }
 
-    private void sendProgressRequest() {
-        progressRequests.incrementAndGet();
-        stream.send(PROGRESS_REQUEST);
+    /**
+     * Creates a watch on {@link #PROBE} from the current revision (start revision 0, synced at once) that nobody
+     * subscribes to and nobody can join: born dead, it is cancelled when etcd confirms it, as any watch whose last
+     * subscriber left while its create was on the way.
+     */
+    private void sendProbe() {
+        probes.incrementAndGet();
+        Watch probe = new Watch(PROBE, 0);
+        probe.id = ++lastWatchId;
+        probe.state = State.DEAD;
+        byId.put(probe.id, probe);
+        awaitingCreated.addLast(probe);
+        stream.send(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
+                .setKey(PROBE.key()).setWatchId(probe.id)).build());
     }
 
     private void abandonStream(long silentNanos) {
@@ -675,7 +685,7 @@ public final class WatchMultiplexer {
                 + (wentSilent ? "went silent" : "got no answer") + " for " + ms + " ms; its member may be paused "
                 + "or cut off. Resuming the watches on a new stream");
         ContextStream<WatchRequest> dead = stream;
-        dead.cancel("no answer to a progress request within " + ms + " ms");
+        dead.cancel("no answer to a probe within " + ms + " ms");
         onStreamBroken(new IllegalStateException("the watch stream was silent for " + ms + " ms"));
     }
 }

@@ -13,9 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** One in-process run of {@link Main#run}: exit code, what it printed, how long it took. */
-record CliRun(int code, String out, String err, long millis) {
+public record CliRun(int code, String out, String err, long millis) {
 
-    static CliRun of(String... args) {
+    public static CliRun of(String... args) {
         return of(false, args);
     }
 
