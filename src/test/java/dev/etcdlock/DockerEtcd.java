@@ -1,5 +1,6 @@
 package dev.etcdlock;
 
+import dev.etcdlock.internal.local.EtcdFlags;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +15,8 @@ import org.testcontainers.utility.DockerImageName;
  */
 final class DockerEtcd implements AutoCloseable {
 
-    static final String IMAGE = "gcr.io/etcd-development/etcd:v3.5.17";
+    /** The image when none is chosen with {@code -Detcd.image}. */
+    static final String IMAGE = "gcr.io/etcd-development/etcd:v3.5.30";
     private static final int CLIENT_PORT = 2379;
 
     private final GenericContainer<?> container;
@@ -27,12 +29,20 @@ final class DockerEtcd implements AutoCloseable {
         return DockerClientFactory.instance().isDockerAvailable();
     }
 
-    static DockerEtcd start(List<String> etcdFlags) {
-        List<String> command = new ArrayList<>(List.of("etcd",
+    /**
+     * Starts {@code image}; its tag (such as {@code v3.6.5}) says which etcd it is, so that flags are spelt as
+     * that version wants ({@link EtcdFlags}); an image without a version tag is taken for the newest.
+     */
+    static DockerEtcd start(String image, List<String> etcdFlags) {
+        DockerImageName name = DockerImageName.parse(image);
+        String tag = name.getVersionPart();
+        EtcdFlags flags = EtcdFlags.forVersion(tag.matches("v?\\d+\\.\\d+.*") ? tag : "3.7");
+        List<String> command = new ArrayList<>(List.of("etcd", "--data-dir", "/tmp/etcd-data",
                 "--listen-client-urls", "http://0.0.0.0:" + CLIENT_PORT,
                 "--advertise-client-urls", "http://0.0.0.0:" + CLIENT_PORT));
-        command.addAll(etcdFlags);
-        GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(IMAGE))
+        command.addAll(flags.logging());
+        command.addAll(flags.translate(etcdFlags));
+        GenericContainer<?> container = new GenericContainer<>(name)
                 .withCommand(command.toArray(new String[0]))
                 .withExposedPorts(CLIENT_PORT)
                 .waitingFor(Wait.forLogMessage(".*ready to serve client requests.*", 1)

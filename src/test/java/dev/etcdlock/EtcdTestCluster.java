@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Assumptions;
  * <ol>
  *   <li>{@code ETCD_ENDPOINTS} (comma separated): an existing cluster, shared by all tests, so tests must use
  *       unique keys; {@link #close()} leaves it alone;</li>
+ *   <li>the system property {@code etcd.image} (e.g. {@code -Detcd.image=gcr.io/etcd-development/etcd:v3.6.5}):
+ *       that image through Testcontainers, single member only (tests that need more, or local processes, are
+ *       skipped); it fails when no Docker engine answers;</li>
  *   <li>a local etcd binary ({@link EtcdBinary#locate()}): fresh processes on 127.0.0.1;</li>
  *   <li>for {@link #single()} only, a Testcontainers etcd when a Docker engine answers;</li>
  *   <li>etcd installed with apt-get ({@link EtcdBinary#require()}), else a failure saying how to get etcd.</li>
@@ -28,6 +31,7 @@ public final class EtcdTestCluster implements AutoCloseable {
 
     private static final System.Logger LOG = System.getLogger(EtcdTestCluster.class.getName());
     private static final String ENV_ENDPOINTS = "ETCD_ENDPOINTS";
+    private static final String PROPERTY_IMAGE = "etcd.image";
 
     private enum Backing {
         EXTERNAL("external etcd from " + ENV_ENDPOINTS),
@@ -156,12 +160,23 @@ public final class EtcdTestCluster implements AutoCloseable {
 
     @Override
     public String toString() {
-        String detail = local != null ? local.toString() : String.join(",", endpoints);
+        String detail = local != null ? "etcd " + local.version() + ", " + local : String.join(",", endpoints);
         return "EtcdTestCluster[" + backing.description + ": " + detail + "]";
     }
 
     private static EtcdTestCluster create(int members, List<String> etcdFlags) {
         Optional<List<String>> external = externalEndpoints();
+        String image = System.getProperty(PROPERTY_IMAGE, "").strip();
+        if (external.isEmpty() && !image.isEmpty()) {
+            Assumptions.assumeTrue(members == 1, () -> "this test needs " + members + " etcd members; with "
+                    + PROPERTY_IMAGE + "=" + image + " only single-member tests run");
+            if (!dockerAnswers()) {
+                throw new IllegalStateException(PROPERTY_IMAGE + "=" + image + " asks for etcd in Docker, but no "
+                        + "Docker engine answers (DOCKER_HOST, /var/run/docker.sock); unset it to use local etcd");
+            }
+            DockerEtcd etcd = DockerEtcd.start(image, etcdFlags);
+            return new EtcdTestCluster(Backing.CONTAINER, List.of(etcd.endpoint()), null, etcd);
+        }
         if (external.isPresent()) {
             Assumptions.assumeTrue(etcdFlags.isEmpty(), () -> "this test needs etcd started with " + etcdFlags
                     + ", which cannot be applied to the existing cluster in " + ENV_ENDPOINTS);
@@ -171,7 +186,7 @@ public final class EtcdTestCluster implements AutoCloseable {
             return startLocal(members, etcdFlags);
         }
         if (members == 1 && dockerAnswers()) {
-            DockerEtcd etcd = DockerEtcd.start(etcdFlags);
+            DockerEtcd etcd = DockerEtcd.start(DockerEtcd.IMAGE, etcdFlags);
             return new EtcdTestCluster(Backing.CONTAINER, List.of(etcd.endpoint()), null, etcd);
         }
         // LocalEtcdCluster.start calls EtcdBinary.require(): installs etcd with apt-get where it can, otherwise

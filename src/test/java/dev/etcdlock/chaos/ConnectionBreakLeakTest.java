@@ -31,6 +31,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>{@code -Detcdlock.breaks=N} changes the count (default 1,000). The numbers quoted in the report go to stdout.
  */
+@Tag("long") // minutes of chaos: run on the newest etcd only (.ci/test)
 class ConnectionBreakLeakTest {
     private static final int BREAKS = Integer.getInteger("etcdlock.breaks", 1_000);
     /** Breaks before the baseline: event-loop threads, pooled buffers and the watch's history fill up first. */

@@ -77,7 +77,7 @@ record Connection(List<String> endpoints, Options.Tls tls, Credentials credentia
     }
 
     /** Collects the connection flags of one command line; {@link #build} adds the environment. */
-    static final class Flags {
+    static class Flags {
         private final List<String> endpoints = new ArrayList<>();
         private Options.Tls tls = Options.Tls.NONE;
         private String user;

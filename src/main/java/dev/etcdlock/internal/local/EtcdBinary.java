@@ -17,8 +17,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Finds the etcd server binary used by {@link LocalEtcdCluster}, installing it from Debian packages when
- * that is possible without asking anyone (Debian/Ubuntu, running as root).
+ * Finds the etcd server binary used by {@link LocalEtcdCluster}: {@code $ETCD_BIN}, the PATH, the usual places,
+ * the versions {@code .ci/etcd-versions} fetched; failing those it installs Debian's etcd packages when that is
+ * possible without asking anyone (Debian/Ubuntu, running as root).
  */
 public final class EtcdBinary {
 
@@ -42,7 +43,7 @@ public final class EtcdBinary {
 
     /**
      * Where etcd is: {@code $ETCD_BIN}, then {@code etcd} on the PATH, then /usr/bin/etcd and
-     * /usr/local/bin/etcd.
+     * /usr/local/bin/etcd, then the newest one {@code .ci/etcd-versions} unpacked.
      *
      * @throws IllegalStateException if ETCD_BIN is set but does not name an executable file, because
      *                               silently falling back to another etcd would hide the mistake
@@ -57,7 +58,33 @@ public final class EtcdBinary {
             }
             return Optional.of(bin.toAbsolutePath());
         }
-        return onPath().or(() -> WELL_KNOWN.stream().filter(EtcdBinary::isExecutableFile).findFirst());
+        return onPath().or(() -> WELL_KNOWN.stream().filter(EtcdBinary::isExecutableFile).findFirst())
+                .or(EtcdBinary::fetched);
+    }
+
+    /**
+     * The newest etcd that the project's {@code .ci/etcd-versions} unpacked into its cache
+     * ({@code $ETCD_VERSIONS_CACHE}, else {@code ~/.cache/etcd-lock/etcd/<version>/usr/bin/etcd}).
+     */
+    private static Optional<Path> fetched() {
+        String env = System.getenv("ETCD_VERSIONS_CACHE");
+        Path cache = env != null && !env.isBlank() ? Path.of(env)
+                : Path.of(System.getProperty("user.home"), ".cache", "etcd-lock", "etcd");
+        try (var dirs = Files.list(cache)) {
+            return dirs.filter(d -> d.getFileName().toString().matches("\\d+\\.\\d+\\.\\d+"))
+                    .max(java.util.Comparator.comparing(EtcdBinary::versionKey))
+                    .map(d -> d.resolve("usr/bin/etcd")).filter(EtcdBinary::isExecutableFile);
+        } catch (IOException | UncheckedIOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static String versionKey(Path dir) {
+        StringBuilder key = new StringBuilder();
+        for (String part : dir.getFileName().toString().split("\\.")) {
+            key.append(String.format("%06d", Integer.parseInt(part)));
+        }
+        return key.toString();
     }
 
     /**
@@ -81,6 +108,14 @@ public final class EtcdBinary {
         runApt(List.of("apt-get", "install", "-y", "etcd-server", "etcd-client"));
         return locate().orElseThrow(() -> new IllegalStateException(
                 "apt-get installed etcd-server, but no etcd binary was found afterwards. " + HOW_TO_INSTALL));
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<Path, String> VERSIONS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** {@link #version(Path)}, asked once per binary in this JVM. */
+    public static String cachedVersion(Path bin) {
+        return VERSIONS.computeIfAbsent(bin.toAbsolutePath(), EtcdBinary::version);
     }
 
     /** The version etcd reports for itself, e.g. {@code 3.4.23}. */

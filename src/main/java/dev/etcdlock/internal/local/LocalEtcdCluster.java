@@ -73,6 +73,8 @@ public final class LocalEtcdCluster implements AutoCloseable {
             List.of("ready to serve client requests", "serving client traffic");
 
     private final Path etcdBin;
+    /** The command line's spelling for this binary's version (3.6 renamed flags, 3.4 needs --logger=zap). */
+    private final EtcdFlags flags;
     private final Path baseDir;
     private final List<String> extraArgs;
     private final Tls tls; // null: plain http
@@ -88,6 +90,7 @@ public final class LocalEtcdCluster implements AutoCloseable {
 
     private LocalEtcdCluster(Path etcdBin, int size, List<String> extraArgs, Tls tls) throws IOException {
         this.etcdBin = etcdBin;
+        this.flags = EtcdFlags.forVersion(EtcdBinary.cachedVersion(etcdBin));
         this.extraArgs = List.copyOf(extraArgs);
         this.tls = tls;
         this.clusterToken = "etcd-lock-" + UUID.randomUUID();
@@ -193,6 +196,11 @@ public final class LocalEtcdCluster implements AutoCloseable {
     }
 
     /** PID of the member's current (or last) process. */
+    /** The version the members' etcd binary reports, such as {@code 3.5.30}. */
+    public String version() {
+        return EtcdBinary.cachedVersion(etcdBin);
+    }
+
     public long pid(int member) {
         return member(member).process().pid();
     }
@@ -514,9 +522,8 @@ public final class LocalEtcdCluster implements AutoCloseable {
                 "--initial-cluster", initialCluster(),
                 "--initial-cluster-token", clusterToken,
                 // With an existing data dir (restart) etcd ignores the initial-cluster flags.
-                "--initial-cluster-state", "new",
-                "--logger=zap",
-                "--log-outputs=stderr"));
+                "--initial-cluster-state", "new"));
+        cmd.addAll(flags.logging());
         if (tls != null) {
             // etcd ignores these on http:// client URLs, which is why clientUrl() is https:// in this mode
             cmd.addAll(List.of("--cert-file", tls.cert().toString(), "--key-file", tls.key().toString(),
@@ -525,7 +532,7 @@ public final class LocalEtcdCluster implements AutoCloseable {
                 cmd.addAll(List.of("--trusted-ca-file", tls.clientCa().toString(), "--client-cert-auth"));
             }
         }
-        cmd.addAll(extraArgs);
+        cmd.addAll(flags.translate(extraArgs));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         // etcd reads ETCD_<FLAG> variables as flags; the developer's shell (or our own ETCD_ENDPOINTS and
         // ETCD_BIN) must not change how test members run. ETCD_UNSUPPORTED_ARCH is needed on e.g. arm64.

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  * choose the faults. The result is written to
  * {@code jepsen-result.txt} in the build directory's parent when {@code -Djepsen.report=FILE} is given.
  */
+@Tag("long") // minutes of chaos: run on the newest etcd only (.ci/test)
 class LockSafetyCheckTest {
     private static final Duration TTL = Duration.ofSeconds(3);
     private static final String LOCK = "/jepsen/lock";
