@@ -21,6 +21,11 @@ import org.junit.jupiter.api.AfterAll;
 class JwtTokenAuthTest extends RoleLimitedUserContract {
     private Path keys;
 
+    /** How long etcd's JWT tokens are valid: {@code ttl} of {@code --auth-token jwt,...}. */
+    String tokenTtl() {
+        return "2s";
+    }
+
     @Override
     EtcdTestCluster startEtcd() throws IOException, java.security.GeneralSecurityException {
         keys = Files.createTempDirectory("etcd-lock-jwt-");
@@ -30,7 +35,7 @@ class JwtTokenAuthTest extends RoleLimitedUserContract {
         Path priv = pem(keys.resolve("jwt.key"), "PRIVATE KEY", pair.getPrivate().getEncoded());
         Path pub = pem(keys.resolve("jwt.pub"), "PUBLIC KEY", pair.getPublic().getEncoded());
         return EtcdTestCluster.single(List.of("--auth-token",
-                "jwt,pub-key=" + pub + ",priv-key=" + priv + ",sign-method=RS256,ttl=2s"));
+                "jwt,pub-key=" + pub + ",priv-key=" + priv + ",sign-method=RS256,ttl=" + tokenTtl()));
     }
 
     @AfterAll

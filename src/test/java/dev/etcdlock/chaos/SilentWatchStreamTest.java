@@ -116,7 +116,7 @@ class SilentWatchStreamTest {
     }
 
     @Test
-    void anIdleStreamCostsOneProgressRequestPerIntervalAndNoneWithoutListeners() throws Exception {
+    void anIdleStreamCostsOneProbePerIntervalAndNoneWithoutListeners() throws Exception {
         try (EtcdTestCluster etcd = EtcdTestCluster.single();
                 Engine client = Engine.connect(Engine.Settings.of(etcd.clientEndpoints())
                         .withWatchLinger(Duration.ofMillis(100)));

@@ -31,7 +31,7 @@ public final class EtcdErrors {
         FUTURE_REVISION,
         /** The lease does not exist (expired or revoked). */
         LEASE_NOT_FOUND,
-        /** The auth token expired or is unknown: authenticate again and retry. */
+        /** The auth token expired, is unknown, or predates a user or role change: authenticate again and retry. */
         INVALID_AUTH_TOKEN,
         /** etcd has authentication enabled and the request carried no user (no token, no certificate CN). */
         USER_EMPTY,
@@ -61,6 +61,8 @@ public final class EtcdErrors {
             Map.entry("OUT_OF_RANGE/etcdserver: mvcc: required revision is a future revision", Kind.FUTURE_REVISION),
             Map.entry("NOT_FOUND/etcdserver: requested lease not found", Kind.LEASE_NOT_FOUND),
             Map.entry("UNAUTHENTICATED/etcdserver: invalid auth token", Kind.INVALID_AUTH_TOKEN),
+            // a JWT token names the auth revision it was issued at; any user or role change since makes it stale
+            Map.entry("INVALID_ARGUMENT/etcdserver: revision of auth store is old", Kind.INVALID_AUTH_TOKEN),
             Map.entry("INVALID_ARGUMENT/etcdserver: user name is empty", Kind.USER_EMPTY),
             Map.entry("PERMISSION_DENIED/etcdserver: permission denied", Kind.PERMISSION_DENIED));
 

@@ -25,37 +25,60 @@ final class ServerVersion {
     }
 
     /**
-     * The version the first endpoint that answers reports, trying them in order within {@code timeout} in all;
-     * empty when none answers (a proxy that passes only gRPC, say).
+     * The version the first endpoint that answers reports, trying them in order, each with an equal share of
+     * {@code timeout} (so a silent first member leaves time for the others); empty when none answers (a proxy that
+     * passes only gRPC, say).
      */
     static Optional<String> overHttp(List<Endpoint> endpoints, TlsFiles tls, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(timeout);
-        if (tls != null && endpoints.stream().anyMatch(Endpoint::tls)) {
-            builder.sslContext(tls.sslContext());
+        if (timeout.isZero() || timeout.isNegative()) {
+            return Optional.empty();
         }
-        HttpClient http = builder.build();
-        for (Endpoint endpoint : endpoints) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                break;
+        Duration share = timeout.dividedBy(endpoints.size());
+        HttpClient http;
+        try {
+            HttpClient.Builder builder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(share);
+            if (tls != null && endpoints.stream().anyMatch(Endpoint::tls)) {
+                builder.sslContext(tls.sslContext());
             }
-            try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create(endpoint + "/version")).timeout(Duration.ofNanos(left)).GET().build(),
-                        HttpResponse.BodyHandlers.ofString());
-                Matcher m = SERVER.matcher(response.body());
-                if (response.statusCode() == 200 && m.find()) {
-                    return Optional.of(m.group(1));
+            http = builder.build();
+        } catch (RuntimeException e) { // gRPC took these files; a version is not worth failing the connect for
+            LOG.log(System.Logger.Level.DEBUG, () -> "no HTTPS client for /version: " + e);
+            return Optional.empty();
+        }
+        try {
+            for (Endpoint endpoint : endpoints) {
+                Optional<String> version = ask(http, endpoint, share);
+                if (version.isPresent() || Thread.currentThread().isInterrupted()) {
+                    return version;
                 }
-                LOG.log(System.Logger.Level.DEBUG, () -> endpoint + "/version answered " + response.statusCode());
-            } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.DEBUG, () -> endpoint + "/version: " + e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
             }
+            return Optional.empty();
+        } finally {
+            if (http instanceof AutoCloseable closeable) { // Java 21+: its threads and connection go at once
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    LOG.log(System.Logger.Level.DEBUG, () -> "closing the /version client: " + e);
+                }
+            }
+        }
+    }
+
+    private static Optional<String> ask(HttpClient http, Endpoint endpoint, Duration timeout) {
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(endpoint + "/version"))
+                    .timeout(timeout).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            Matcher m = SERVER.matcher(response.body());
+            if (response.statusCode() == 200 && m.find()) {
+                return Optional.of(m.group(1));
+            }
+            LOG.log(System.Logger.Level.DEBUG, () -> endpoint + "/version answered " + response.statusCode());
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> endpoint + "/version: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         return Optional.empty();
     }

@@ -197,15 +197,17 @@ public final class Transport {
                 throw unreachable(e, timeout);
             }
         }
-        long left = Math.max(deadline.timeRemaining(TimeUnit.NANOSECONDS), ATTEMPT_TIMEOUT.toNanos());
+        // etcd answered: the version may take a little longer than the timeout left, but not much
+        Deadline versionDeadline = Deadline.after(Math.max(deadline.timeRemaining(TimeUnit.NANOSECONDS),
+                ATTEMPT_TIMEOUT.toNanos()), TimeUnit.NANOSECONDS);
         try {
             StatusResponse status = start(new UnaryCall<>(MaintenanceGrpc.getStatusMethod(),
-                    StatusRequest.getDefaultInstance(), true, Deadline.after(left, TimeUnit.NANOSECONDS), false))
-                    .join();
+                    StatusRequest.getDefaultInstance(), true, versionDeadline, false)).join();
             return new ServerInfo(status.getVersion(), status.getLeader());
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, () -> "Maintenance.Status refused (" + EtcdErrors.unwrap(e)
                     + "); reading the version from /version");
+            long left = Math.max(versionDeadline.timeRemaining(TimeUnit.NANOSECONDS), 0);
             return new ServerInfo(ServerVersion.overHttp(endpoints, tls, Duration.ofNanos(left))
                     .orElse(ServerInfo.UNKNOWN), 0);
         }
@@ -232,8 +234,8 @@ public final class Transport {
 
     /**
      * Runs {@code reopen} in the serial context once a stream that ended with {@code failure} may be opened again:
-     * at once, or, when etcd refused the stream's token (a JWT token past its {@code ttl}, a simple token unused for
-     * {@code --auth-token-ttl}), after a new token was obtained, since a new stream carries the token of its
+     * at once, or, when etcd refused the stream's token (a JWT token past its {@code ttl} or older than the last
+     * user or role change, a simple token unused for {@code --auth-token-ttl}), after a new token was obtained, since a new stream carries the token of its
      * opening. Without that, a stream reopened with the old token is refused again, for good.
      */
     public void whenStreamMayReopen(Throwable failure, Runnable reopen) {

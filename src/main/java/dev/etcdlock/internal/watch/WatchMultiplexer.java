@@ -1,6 +1,5 @@
 package dev.etcdlock.internal.watch;
 
-import com.google.protobuf.ByteString;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.internal.SerialContext;
 import dev.etcdlock.internal.Ticker;
@@ -45,8 +44,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connection left open. gRPC's keep-alive notices that only after 15 s (a ping after 10 s without reads, 5 s for
  * its answer; etcd refuses pings more often than every 5 s), and until then waiters would not hear of the deletes
  * that free their locks. So while the stream carries a watch somebody listens to, a stream silent for
- * {@link #PROBE_AFTER_SILENCE} gets a probe: a watch created on a key nobody writes and cancelled as soon as etcd
- * confirms it, which etcd answers from the stream's own goroutines, without raft or disk; when nothing at all
+ * {@link #PROBE_AFTER_SILENCE} gets a probe: a watch created on the key of a watch the stream already carries, from
+ * the current revision, and cancelled as soon as etcd confirms it, which etcd answers from the stream's own
+ * goroutines, without raft or disk; when nothing at all
  * arrives within {@link #ANSWER_DEADLINE} of it, the stream is abandoned and its watches resume on a new one, as
  * after a break.
  *
@@ -54,8 +54,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * watcher of the stream is synced, and from 3.5.22 and 3.6.2 a watcher created at a revision not yet written (where
  * a waiter watches from: the revision after the one it read) stays unsynced until that revision is written; etcd
  * then defers the answer, for good on an idle stream, and a healthy stream would be abandoned every few seconds.
- * A create is answered whatever the other watchers do, and a refused one (a user who may not read the probe key)
- * is answered too.
+ * A create is answered whatever the other watchers do. Its key is one the user may read, because etcd 3.4 before
+ * 3.4.8 stops reading a stream's requests after refusing a create.
  *
  * <p>State lives in the client's {@link SerialContext}; stream callbacks, timers and public methods run their work
  * there.
@@ -64,21 +64,19 @@ public final class WatchMultiplexer {
     private static final System.Logger LOG = System.getLogger(WatchMultiplexer.class.getName());
     static final int HISTORY_LIMIT = 256;
     /**
-     * Silence after which the stream is asked for progress. Idle, that is one request of a few bytes every 2 s per
+     * Silence after which the stream is probed. Idle, that is one create and one cancel of a few bytes every 2 s per
      * client with a watch somebody listens to, answered by etcd from memory; a stream that carries events is not
      * probed at all.
      */
     static final Duration PROBE_AFTER_SILENCE = Duration.ofSeconds(2);
     /**
-     * How long a probed (or newly opened) stream may stay silent before it is abandoned. etcd answers a progress
-     * request at once, so this is one round trip plus room for a long GC pause on either side; a wrong guess costs
+     * How long a probed (or newly opened) stream may stay silent before it is abandoned. etcd answers a create at
+     * once, so this is one round trip plus room for a long GC pause on either side; a wrong guess costs
      * one resume, which loses nothing. With the probe interval, a dead member holds a waiter back 2-4 s.
      */
     static final Duration ANSWER_DEADLINE = Duration.ofSeconds(2);
-    /** The watch id etcd puts on the answer to a progress request: it speaks for the whole stream. */
+    /** The watch id etcd puts on a progress notice for the whole stream (we send no progress requests). */
     private static final long STREAM_WIDE_WATCH_ID = -1;
-    /** The key the liveness probe watches: one nobody writes, in no one's key space. */
-    static final WatchSpec PROBE = WatchSpec.key(ByteString.copyFromUtf8("\0etcd-lock/watch-probe"));
     private static final long NONE = Long.MIN_VALUE;
 
     private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
@@ -478,8 +476,8 @@ public final class WatchMultiplexer {
         awaitingSinceNanos = NONE;
         answeredOnce = true;
         if (!response.getCreated() && response.getWatchId() == STREAM_WIDE_WATCH_ID) {
-            // The answer to a progress request: the stream lives. It moves no watch's resume point: etcd 3.4 sends
-            // its current revision even while a watcher of the stream still catches up on older events.
+            // A stream-wide progress notice: the stream lives. It moves no watch's resume point: etcd 3.4 sends its
+            // current revision even while a watcher of the stream still catches up on older events.
             return;
         }
         if (response.getCreated()) {
@@ -489,7 +487,8 @@ public final class WatchMultiplexer {
                 LOG.log(System.Logger.Level.WARNING, "etcd confirmed a watch that was not asked for: " + response);
                 return;
             }
-            if (response.getCanceled() && response.getCancelReason().contains("invalid auth token")
+            if (response.getCanceled() && (response.getCancelReason().contains("invalid auth token")
+                    || response.getCancelReason().contains("revision of auth store is old"))
                     && transport.authenticates()) {
                 // the stream carries the token it was opened with: get a new one and reopen, watches resume
                 byId.remove(watch.id);
@@ -661,19 +660,28 @@ public final class WatchMultiplexer {
     }
 
     /**
-     * Creates a watch on {@link #PROBE} from the current revision (start revision 0, synced at once) that nobody
-     * subscribes to and nobody can join: born dead, it is cancelled when etcd confirms it, as any watch whose last
-     * subscriber left while its create was on the way.
+     * Creates a watch from the current revision (start revision 0, synced at once) on the first key of a watch
+     * somebody listens to, which the user may read, that nobody subscribes to and nobody can join: born dead, it is
+     * cancelled when etcd confirms it, as any watch whose last subscriber left while its create was on the way.
+     * Events that reach it before the cancel go nowhere.
      */
     private void sendProbe() {
         probes.incrementAndGet();
-        Watch probe = new Watch(PROBE, 0);
+        WatchSpec listened = null;
+        for (List<Watch> watches : bySpec.values()) {
+            for (Watch watch : watches) {
+                if (listened == null && !watch.subscribers.isEmpty()) {
+                    listened = watch.spec;
+                }
+            }
+        }
+        Watch probe = new Watch(WatchSpec.key(listened.key()), 0);
         probe.id = ++lastWatchId;
         probe.state = State.DEAD;
         byId.put(probe.id, probe);
         awaitingCreated.addLast(probe);
         stream.send(WatchRequest.newBuilder().setCreateRequest(WatchCreateRequest.newBuilder()
-                .setKey(PROBE.key()).setWatchId(probe.id)).build());
+                .setKey(probe.spec.key()).setWatchId(probe.id)).build());
     }
 
     private void abandonStream(long silentNanos) {
