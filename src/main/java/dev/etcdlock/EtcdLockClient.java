@@ -217,8 +217,12 @@ public final class EtcdLockClient implements AutoCloseable {
 
         /**
          * Authenticates as this etcd user (for clusters with {@code etcdctl auth enable}). The token etcd hands out
-         * is renewed by itself when it expires. The password is kept in memory only and never printed. Wrong
-         * credentials fail {@link #build()} with {@link EtcdRequestException}.
+         * (simple or JWT) is renewed by itself when it expires or goes stale after a user or role change, for calls
+         * and for the keep-alive and watch streams alike. The password is kept in memory only and never printed.
+         * Wrong credentials fail {@link #build()} with {@link EtcdRequestException}. The user needs no rights beyond
+         * read and write on its locks' prefixes: no admin role, not even for {@link EtcdLockClient#serverVersion()}.
+         * Without credentials, a client certificate whose common name is an etcd user logs in as that user on etcd
+         * started with {@code --client-cert-auth}.
          *
          * @param user the etcd user name
          * @param password the user's password
@@ -363,9 +367,11 @@ public final class EtcdLockClient implements AutoCloseable {
         }
 
         /**
-         * Reads the certificate files, if any, connects and checks that a member answers. Blocks for at most the
-         * connect timeout (and, with credentials, one Authenticate call); not interruptible. The builder may be used
-         * again to build another client.
+         * Reads the certificate files, if any, connects and checks that the cluster answers: with credentials it
+         * authenticates first, then reads one key through consensus, as {@code etcdctl endpoint health} does (a
+         * refusal by etcd's permission check counts as an answer, so a role-limited user needs no extra right).
+         * Blocks for about the connect timeout at most; not interruptible. The builder may be used again to build
+         * another client.
          *
          * @return the connected client; close it when done
          * @throws IllegalArgumentException when no endpoints were set, a host is unknown, a certificate or key file
@@ -374,7 +380,8 @@ public final class EtcdLockClient implements AutoCloseable {
          * @throws EtcdUnavailableException when no member answers within the connect timeout, or at once when the
          *                                  TLS handshake fails over a certificate (the message says which and what
          *                                  to do)
-         * @throws EtcdRequestException when etcd refuses the credentials
+         * @throws EtcdRequestException when etcd refuses the credentials, or has authentication enabled and was
+         *                                  given neither credentials nor a client certificate
          */
         public EtcdLockClient build() {
             if (endpoints.isEmpty()) {

@@ -6,7 +6,13 @@ import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.internal.cli.CliRun;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -36,6 +42,14 @@ class SimpleTokenAuthTest extends RoleLimitedUserContract {
         return List.of("--endpoints", String.join(",", etcd.clientEndpoints()), "--user", "alice:alicepw");
     }
 
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
+
     @Override
     boolean tokensExpire() {
         return true;
@@ -52,6 +66,19 @@ class SimpleTokenAuthTest extends RoleLimitedUserContract {
                 () -> EtcdLockClient.connect(String.join(",", etcd.clientEndpoints())));
         assertTrue(anonymous.getMessage().contains("authentication enabled")
                 && anonymous.getMessage().contains("credentials(user, password)"), anonymous.getMessage());
+    }
+
+    @Test
+    void theCommandLineTakesEtcdctlsEnvironment(@TempDir Path dir) throws Exception {
+        Path stderr = dir.resolve("stderr");
+        Process p = CliRun.inItsOwnJvm(Map.of("ETCDCTL_ENDPOINTS", String.join(",", etcd.clientEndpoints()),
+                "ETCDCTL_USER", "alice", "ETCDCTL_PASSWORD", "alicepw"), stderr,
+                "lock", ALLOWED + "env", "--", "sh", "-c", "echo \"held $ETCD_LOCK_KEY\"");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "lock exits");
+        assertEquals(0, p.exitValue(), () -> out + readQuietly(stderr));
+        assertTrue(out.startsWith("held " + ALLOWED + "env/"), out);
+        assertEquals(0, keysUnder(ALLOWED + "env/"));
     }
 
     @Test

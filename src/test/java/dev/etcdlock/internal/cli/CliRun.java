@@ -53,10 +53,23 @@ public record CliRun(int code, String out, String err, long millis) {
 
     /** As {@link #inItsOwnJvm} with the Java installed at {@code javaHome}. */
     static Process inJvm(Path javaHome, Path stderr, String... args) throws IOException {
+        return inJvm(javaHome, java.util.Map.of(), stderr, args);
+    }
+
+    /** As {@link #inItsOwnJvm}, with {@code env} added to this JVM's environment. */
+    public static Process inItsOwnJvm(java.util.Map<String, String> env, Path stderr, String... args)
+            throws IOException {
+        return inJvm(Path.of(System.getProperty("java.home")), env, stderr, args);
+    }
+
+    private static Process inJvm(Path javaHome, java.util.Map<String, String> env, Path stderr, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(javaHome.resolve("bin").resolve("java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
+        pb.environment().putAll(env);
+        return pb.start();
     }
 
     /** The file's text, or why it could not be read: for failure messages. */
