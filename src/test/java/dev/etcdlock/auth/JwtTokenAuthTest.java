@@ -1,9 +1,6 @@
 package dev.etcdlock.auth;
 
-import dev.etcdlock.EtcdLockClient;
 import dev.etcdlock.EtcdTestCluster;
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.transport.Credentials;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,16 +50,6 @@ class JwtTokenAuthTest extends RoleLimitedUserContract {
     private static Path pem(Path file, String label, byte[] der) throws IOException {
         String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
         return Files.writeString(file, "-----BEGIN " + label + "-----\n" + body + "\n-----END " + label + "-----\n");
-    }
-
-    @Override
-    EtcdLockClient.Builder asAlice() {
-        return EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).credentials("alice", "alicepw");
-    }
-
-    @Override
-    Engine.Settings aliceSettings() {
-        return Engine.Settings.of(etcd.clientEndpoints()).withCredentials(new Credentials("alice", "alicepw"));
     }
 
     @Override

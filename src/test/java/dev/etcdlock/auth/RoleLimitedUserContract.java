@@ -16,6 +16,7 @@ import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.cli.CliRun;
 import dev.etcdlock.internal.kv.Kv;
 import dev.etcdlock.internal.proto.RangeRequest;
+import dev.etcdlock.internal.transport.Credentials;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,11 +50,15 @@ abstract class RoleLimitedUserContract {
         return List.of();
     }
 
-    /** A client builder that connects as alice. */
-    abstract EtcdLockClient.Builder asAlice();
+    /** A client builder that connects as alice: with her password, unless a subclass says otherwise. */
+    EtcdLockClient.Builder asAlice() {
+        return EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).credentials("alice", "alicepw");
+    }
 
-    /** Engine settings that connect as alice. */
-    abstract Engine.Settings aliceSettings();
+    /** Engine settings that connect as alice, as {@link #asAlice()} does. */
+    Engine.Settings aliceSettings() {
+        return Engine.Settings.of(etcd.clientEndpoints()).withCredentials(new Credentials("alice", "alicepw"));
+    }
 
     /** The command line's flags that connect as alice (endpoints included). */
     abstract List<String> aliceCli();

@@ -2,8 +2,6 @@ package dev.etcdlock.auth;
 
 import dev.etcdlock.EtcdLockClient;
 import dev.etcdlock.EtcdTestCluster;
-import dev.etcdlock.internal.Engine;
-import dev.etcdlock.internal.transport.Credentials;
 import dev.etcdlock.EtcdRequestException;
 import dev.etcdlock.internal.cli.CliRun;
 import java.nio.charset.StandardCharsets;
@@ -25,16 +23,6 @@ class SimpleTokenAuthTest extends RoleLimitedUserContract {
     @Override
     EtcdTestCluster startEtcd() {
         return EtcdTestCluster.single(List.of("--auth-token", "simple", "--auth-token-ttl", "2"));
-    }
-
-    @Override
-    EtcdLockClient.Builder asAlice() {
-        return EtcdLockClient.builder().endpoints(etcd.clientEndpoints()).credentials("alice", "alicepw");
-    }
-
-    @Override
-    Engine.Settings aliceSettings() {
-        return Engine.Settings.of(etcd.clientEndpoints()).withCredentials(new Credentials("alice", "alicepw"));
     }
 
     @Override
