@@ -56,4 +56,35 @@ class EtcdErrorsTest {
         assertInstanceOf(EtcdRequestException.class, e);
         assertTrue(e.getMessage().contains("permission denied"), e.getMessage());
     }
+
+    @Test
+    void etcd36sFailedPreconditionForNotCapableAndLearnersStillMeansNotExecuted() {
+        for (Status.Code code : new Status.Code[] {Status.Code.UNAVAILABLE, Status.Code.FAILED_PRECONDITION}) {
+            assertEquals(EtcdErrors.Kind.NOT_EXECUTED, EtcdErrors.kind(etcd(code, "etcdserver: not capable")), code
+                    .toString());
+            assertEquals(EtcdErrors.Kind.NOT_EXECUTED, EtcdErrors.kind(etcd(code,
+                    "etcdserver: rpc not supported for learner")), code.toString());
+        }
+    }
+
+    @Test
+    void aStaleJwtTokenIsRenewedLikeAnExpiredOne() {
+        assertEquals(EtcdErrors.Kind.INVALID_AUTH_TOKEN, EtcdErrors.kind(etcd(Status.Code.UNAUTHENTICATED,
+                "etcdserver: invalid auth token")));
+        assertEquals(EtcdErrors.Kind.INVALID_AUTH_TOKEN, EtcdErrors.kind(etcd(Status.Code.INVALID_ARGUMENT,
+                "etcdserver: revision of auth store is old")));
+    }
+
+    @Test
+    void missingUserAndDeniedPermissionAreToldApartAndSayWhatToDo() {
+        Throwable empty = etcd(Status.Code.INVALID_ARGUMENT, "etcdserver: user name is empty");
+        assertEquals(EtcdErrors.Kind.USER_EMPTY, EtcdErrors.kind(empty));
+        assertTrue(EtcdErrors.toException(empty, "etcd Range", false).getMessage()
+                .contains("credentials(user, password)"));
+        Throwable denied = etcd(Status.Code.PERMISSION_DENIED, "etcdserver: permission denied");
+        assertEquals(EtcdErrors.Kind.PERMISSION_DENIED, EtcdErrors.kind(denied));
+        assertTrue(EtcdErrors.toException(denied, "etcd Txn", true).getMessage().contains("grant-permission"));
+        assertEquals(EtcdErrors.Kind.PERMISSION_DENIED, EtcdErrors.kind(new EtcdRequestException("ours",
+                denied.getCause())), "judged by etcd's error inside ours");
+    }
 }
