@@ -58,7 +58,8 @@ final class CheckCommand {
                 if (EtcdErrors.kind(e) == EtcdErrors.Kind.PERMISSION_DENIED) {
                     throw new EtcdRequestException("this user may not write " + key.toStringUtf8() + " (permission "
                             + "denied): give check a --prefix the user's role grants, such as the prefix of its "
-                            + "locks", EtcdErrors.unwrap(e));
+                            + "locks, or grant one (etcdctl role grant-permission ROLE readwrite "
+                            + DEFAULT_PREFIX + " --prefix=true)", EtcdErrors.unwrap(e));
                 }
                 throw e;
             }

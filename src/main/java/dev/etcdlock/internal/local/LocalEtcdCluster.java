@@ -195,12 +195,12 @@ public final class LocalEtcdCluster implements AutoCloseable {
         return members.size();
     }
 
-    /** PID of the member's current (or last) process. */
     /** The version the members' etcd binary reports, such as {@code 3.5.30}. */
     public String version() {
         return EtcdBinary.cachedVersion(etcdBin);
     }
 
+    /** PID of the member's current (or last) process. */
     public long pid(int member) {
         return member(member).process().pid();
     }
