@@ -1,11 +1,14 @@
 package dev.etcdlock.internal;
 
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -22,6 +25,8 @@ public final class SerialContext implements Executor {
 
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicReference<Thread> drainer = new AtomicReference<>();
+    /** Delayed tasks not run yet: {@link #shutdown()} runs them at once. */
+    private final Set<Delayed> pending = ConcurrentHashMap.newKeySet();
     private volatile boolean shutdown;
 
     private static ScheduledThreadPoolExecutor timer() {
@@ -35,31 +40,34 @@ public final class SerialContext implements Executor {
     }
 
     /**
-     * Runs {@code task} after the tasks before it, here and now if none is running.
-     *
-     * @throws RejectedExecutionException after {@link #shutdown()}
+     * Runs {@code task} after the tasks before it, here and now if none is running. Never rejects: after
+     * {@link #shutdown()} tasks still run, so that a continuation (an answer, a failure, a retry) always sees the
+     * client closed rather than being dropped with whoever waits for it.
      */
     @Override
     public void execute(Runnable task) {
-        if (shutdown) {
-            throw new RejectedExecutionException("the etcd-lock client is closed");
-        }
         tasks.add(task);
         drain();
     }
 
-    /** Runs {@code task} in this context after {@code delay}; cancel the returned future to drop it. */
+    /**
+     * Runs {@code task} in this context after {@code delay}; cancel the returned future to drop it. After
+     * {@link #shutdown()}, and for every delayed task still pending when it is called, the task runs at once instead:
+     * a retry or a timeout must find the client closed now, not after its delay (or never). Tasks that repeat must
+     * stop once their engine is closed.
+     */
     public ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        Delayed delayed = new Delayed(task);
         if (shutdown) {
-            throw new RejectedExecutionException("the etcd-lock client is closed");
+            delayed.fire();
+            return delayed;
         }
-        return TIMER.schedule(() -> {
-            try {
-                execute(task);
-            } catch (RejectedExecutionException closed) {
-                // the client closed meanwhile
-            }
-        }, delay, unit);
+        pending.add(delayed);
+        delayed.timer = TIMER.schedule(delayed::fire, delay, unit);
+        if (shutdown) { // shut down while it was being scheduled: shutdown() may have missed it
+            delayed.fire();
+        }
+        return delayed;
     }
 
     /** True when the calling thread is running a task of this context. */
@@ -67,13 +75,61 @@ public final class SerialContext implements Executor {
         return drainer.get() == Thread.currentThread();
     }
 
-    /** Refuses new tasks; tasks already submitted still run. */
+    /** Marks the context closed and runs every pending delayed task now; later tasks still run. */
     public void shutdown() {
         shutdown = true;
+        for (Delayed delayed : pending) {
+            delayed.fire();
+        }
     }
 
     public boolean isShutdown() {
         return shutdown;
+    }
+
+    /** A delayed task that runs once: when its timer fires, or at shutdown, whichever comes first; unless cancelled. */
+    private final class Delayed extends CompletableFuture<Void> implements ScheduledFuture<Void> {
+        private final Runnable task;
+        private final AtomicBoolean claimed = new AtomicBoolean();
+        private volatile ScheduledFuture<?> timer;
+
+        Delayed(Runnable task) {
+            this.task = task;
+        }
+
+        void fire() {
+            pending.remove(this);
+            if (claimed.compareAndSet(false, true)) {
+                execute(() -> {
+                    complete(null);
+                    task.run();
+                });
+            }
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            if (!claimed.compareAndSet(false, true)) {
+                return false;
+            }
+            pending.remove(this);
+            ScheduledFuture<?> t = timer;
+            if (t != null) {
+                t.cancel(false);
+            }
+            return super.cancel(false);
+        }
+
+        @Override
+        public long getDelay(TimeUnit unit) {
+            ScheduledFuture<?> t = timer;
+            return t == null || isDone() ? 0 : t.getDelay(unit);
+        }
+
+        @Override
+        public int compareTo(java.util.concurrent.Delayed other) {
+            return Long.compare(getDelay(TimeUnit.NANOSECONDS), other.getDelay(TimeUnit.NANOSECONDS));
+        }
     }
 
     private void drain() {

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -71,14 +70,43 @@ class SerialContextTest {
     }
 
     @Test
-    void delayedTasksRunInTheContextAndShutdownRefusesNewOnes() throws Exception {
+    void delayedTasksRunInTheContext() throws Exception {
         SerialContext context = new SerialContext();
         CompletableFuture<Boolean> ran = new CompletableFuture<>();
         context.schedule(() -> ran.complete(context.inContext()), 20, TimeUnit.MILLISECONDS);
         assertTrue(ran.get(5, TimeUnit.SECONDS));
+    }
+
+    /**
+     * Nothing submitted is ever dropped: a continuation after shutdown still runs (and sees its engine closed), and
+     * a delayed task pending at shutdown, or scheduled after it, runs at once rather than after its delay.
+     */
+    @Test
+    void afterShutdownEveryTaskStillRunsAndDelayedOnesRunAtOnce() throws Exception {
+        SerialContext context = new SerialContext();
+        CompletableFuture<String> pending = new CompletableFuture<>();
+        CompletableFuture<String> cancelled = new CompletableFuture<>();
+        context.schedule(() -> pending.complete("fired"), 1, TimeUnit.HOURS);
+        context.schedule(() -> cancelled.complete("fired"), 1, TimeUnit.HOURS).cancel(false);
         context.shutdown();
-        assertThrows(RejectedExecutionException.class, () -> context.execute(() -> { }));
-        assertThrows(RejectedExecutionException.class, () -> context.schedule(() -> { }, 1, TimeUnit.MILLISECONDS));
+        assertEquals("fired", pending.getNow("still waiting for its hour"), "ran at shutdown");
+        assertFalse(cancelled.isDone(), "a cancelled task stays cancelled");
+        List<String> ran = new ArrayList<>();
+        context.execute(() -> ran.add("executed"));
+        context.schedule(() -> ran.add("scheduled"), 1, TimeUnit.HOURS);
+        assertEquals(List.of("executed", "scheduled"), ran);
+        assertTrue(context.isShutdown());
+    }
+
+    /** A continuation chained with whenCompleteAsync after shutdown runs: before, it was swallowed and join() hung. */
+    @Test
+    void anAsyncContinuationAfterShutdownRuns() throws Exception {
+        SerialContext context = new SerialContext();
+        CompletableFuture<Void> answer = new CompletableFuture<>();
+        CompletableFuture<String> seen = answer.handleAsync((v, t) -> t == null ? "answer" : "failure", context);
+        context.shutdown();
+        answer.complete(null);
+        assertEquals("answer", seen.get(5, TimeUnit.SECONDS));
     }
 
     @Test

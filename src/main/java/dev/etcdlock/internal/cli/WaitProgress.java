@@ -130,7 +130,7 @@ final class WaitProgress implements AutoCloseable {
     }
 
     private void draw() {
-        if (stopped) {
+        if (stopped || context.isShutdown()) { // a closed client's context runs a redraw at once: no loop
             return;
         }
         String text = text();

@@ -3,7 +3,6 @@ package dev.etcdlock.internal.transport;
 import dev.etcdlock.internal.SerialContext;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 /**
@@ -48,11 +47,7 @@ public final class ContextStream<Q> {
             }
 
             private void post(Runnable task) {
-                try {
-                    context.execute(task);
-                } catch (RejectedExecutionException closed) {
-                    // the client closed: nobody is listening any more
-                }
+                context.execute(task); // the stream's callbacks check whether it was cancelled
             }
         };
         stream.requests = transport.startStream(method, responses);

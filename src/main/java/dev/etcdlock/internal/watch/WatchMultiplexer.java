@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -123,11 +122,7 @@ public final class WatchMultiplexer {
             throw new IllegalArgumentException("afterRevision must be >= 0, was " + afterRevision);
         }
         Subscription subscription = new Subscription(spec, afterRevision, listener);
-        try {
-            engine.execute(() -> attach(subscription));
-        } catch (RejectedExecutionException closing) {
-            subscription.fail(new ClientClosedException("the etcd-lock client is closed"));
-        }
+        engine.execute(() -> attach(subscription)); // after close too: attach fails it as closed
         return subscription;
     }
 
@@ -198,16 +193,12 @@ public final class WatchMultiplexer {
         /** Stops delivery; no callback runs after the cancel has run in the serial context. Idempotent. */
         public void cancel() {
             ended = true;
-            try {
-                engine.execute(() -> {
-                    if (watch != null) {
-                        watch.remove(this);
-                        watch = null;
-                    }
-                });
-            } catch (RejectedExecutionException closed) {
-                // the client closed: its watches are gone anyway
-            }
+            engine.execute(() -> {
+                if (watch != null) {
+                    watch.remove(this);
+                    watch = null;
+                }
+            });
         }
 
         void deliver(List<Event> events) {
@@ -494,16 +485,12 @@ public final class WatchMultiplexer {
                 byId.remove(watch.id);
                 ContextStream<WatchRequest> old = stream;
                 transport.refreshToken().whenComplete((t, e) -> {
-                    try {
-                        engine.execute(() -> {
-                            if (stream == old && stream != null) {
-                                stream.cancel("auth token expired");
-                                onStreamBroken(new IllegalStateException("auth token expired"));
-                            }
-                        });
-                    } catch (RejectedExecutionException closed) {
-                        // the client closed meanwhile
-                    }
+                    engine.execute(() -> {
+                        if (stream == old && stream != null) {
+                            stream.cancel("auth token expired");
+                            onStreamBroken(new IllegalStateException("auth token expired"));
+                        }
+                    });
                 });
                 return;
             }
@@ -608,11 +595,7 @@ public final class WatchMultiplexer {
     }
 
     private void scheduleHeartbeat(long delayNanos) {
-        try {
-            heartbeat = engine.schedule(this::heartbeat, delayNanos, TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException closing) {
-            heartbeat = null;
-        }
+        heartbeat = engine.schedule(this::heartbeat, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     private void stopHeartbeat() {
