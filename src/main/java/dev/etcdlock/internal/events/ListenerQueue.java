@@ -14,7 +14,8 @@ import java.util.function.Supplier;
  * Runs one client's listener calls one at a time, in the order they were submitted, on threads of a pool shared by
  * every client in the JVM, so that the engine only ever enqueues. A listener that blocks holds up its own client's
  * later calls, never lock operations nor another client's listener; its backlog is bounded by {@link #CAPACITY}, past
- * which calls are dropped. A call that throws is logged, at WARNING at most once a minute per client, and the next
+ * which calls are dropped, except a loss ({@link #executeAlways}): one per hold at most, and the one call a listener
+ * must never miss. A call that throws is logged, at WARNING at most once a minute per client, and the next
  * call runs as usual.
  */
 final class ListenerQueue implements Executor {
@@ -56,10 +57,20 @@ final class ListenerQueue implements Executor {
             size.decrementAndGet();
             long n = dropped.incrementAndGet();
             warn(() -> "the LockListener of " + owner + " is " + CAPACITY + " calls behind (blocked or slow); "
-                    + n + " call(s) dropped so far. Make the listener return quickly, handing slow work to an "
-                    + "executor of its own");
+                    + n + " call(s) dropped so far (never a loss). Make the listener return quickly, handing slow "
+                    + "work to an executor of its own");
             return;
         }
+        enqueue(call);
+    }
+
+    /** Queues the call even past {@link #CAPACITY}: for losses, which a listener must hear of. */
+    void executeAlways(Runnable call) {
+        size.incrementAndGet();
+        enqueue(call);
+    }
+
+    private void enqueue(Runnable call) {
         calls.add(call);
         if (scheduled.compareAndSet(false, true)) {
             POOL.execute(this::drain);

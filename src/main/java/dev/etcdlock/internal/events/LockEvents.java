@@ -53,8 +53,8 @@ public final class LockEvents {
     public void lost(LockLabel label, long fencingToken, long holdNanos, LossReason reason, EtcdLockException why) {
         JfrEvents.lockLost(label, fencingToken, reason, holdNanos);
         if (listener != null) {
-            calls.execute(() -> listener.lost(label.kind(), label.name(), fencingToken, Duration.ofNanos(holdNanos),
-                    why));
+            calls.executeAlways(() -> listener.lost(label.kind(), label.name(), fencingToken,
+                    Duration.ofNanos(holdNanos), why));
         }
     }
 

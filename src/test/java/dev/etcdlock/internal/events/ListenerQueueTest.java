@@ -39,6 +39,12 @@ class ListenerQueueTest {
         long submitMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         assertTrue(submitMs < 2_000, "queueing must not wait for the blocked call: took " + submitMs + " ms");
         assertEquals(5, queue.dropped(), "past the capacity calls are dropped");
+        CountDownLatch lossHeard = new CountDownLatch(1);
+        queue.executeAlways(() -> {
+            seen.add(-1);
+            lossHeard.countDown();
+        });
+        assertEquals(5, queue.dropped(), "a loss is never dropped, however far behind the listener is");
 
         ListenerQueue other = new ListenerQueue("another client");
         CountDownLatch otherRan = new CountDownLatch(1);
@@ -48,9 +54,11 @@ class ListenerQueueTest {
         release.countDown();
         assertTrue(all.await(10, TimeUnit.SECONDS));
         // the latch's countDown/await make the pool threads' writes visible here
+        assertTrue(lossHeard.await(10, TimeUnit.SECONDS));
         for (int i = 0; i < ListenerQueue.CAPACITY; i++) {
             assertEquals(i, seen.get(i), "in submission order");
         }
+        assertEquals(-1, seen.get(ListenerQueue.CAPACITY), "the loss after them");
     }
 
     @Test
