@@ -116,7 +116,7 @@ final class Acquirer implements DistributedLock {
     }
 
     private LockHandle handle(LockQueue.Held held) {
-        return new LockHandle(name, locks, held);
+        return LockHandle.acquired(name, locks, held);
     }
 
     @Override

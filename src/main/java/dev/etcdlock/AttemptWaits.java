@@ -180,8 +180,8 @@ final class AttemptWaits<H> {
             // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
             if (cause instanceof CancellationException || cause == null) {
                 throw error.apply(attempt.keyMayRemain() ? "etcd could not be reached to delete its " + words.party()
-                        + " key, which may still be there: then it stays until the session is closed or its lease "
-                        + "expires, and " + words.party() + "s behind it wait until then" : "nothing was left in etcd");
+                        + " key, which may still be there: the session deletes it in the background as soon as etcd "
+                        + "answers (or it goes with the session's lease)" : "nothing was left in etcd");
             }
             throw failure(cause);
         }

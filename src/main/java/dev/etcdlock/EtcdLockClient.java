@@ -112,6 +112,8 @@ public final class EtcdLockClient implements AutoCloseable {
      * @param leaseId the etcd lease id, as {@link Session#leaseId()} returns it
      * @return a session on that lease; closing it revokes the lease
      * @throws LeaseLostException when etcd does not know the lease (expired or revoked)
+     * @throws IllegalStateException when this client keeps the lease alive already, for another session: use that
+     *     session (two sessions on one lease would take turns on nothing, and split its keep-alives)
      * @throws EtcdUnavailableException when etcd cannot be reached within the request timeout
      * @throws ClientClosedException when the client is closed
      */
@@ -124,6 +126,9 @@ public final class EtcdLockClient implements AutoCloseable {
         try {
             return new Session(engine, new SessionLocks(lockQueue, lease.join(), events));
         } catch (RuntimeException e) {
+            if (EtcdErrors.unwrap(e) instanceof IllegalStateException misuse) {
+                throw misuse; // the lease is already this client's: see attachSession
+            }
             throw EtcdErrors.toException(e, what, true);
         }
     }

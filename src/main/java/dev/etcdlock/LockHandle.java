@@ -4,7 +4,10 @@ import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A held lock: of a {@link Mutex}, either side of a {@link ReadWriteLock}, or one permit of a {@link Semaphore}.
@@ -14,8 +17,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The lock lasts until {@link #unlock()}/{@link #close()}, or until the session's lease ends: closing the session or
  * the client releases it, and a lost lease (see <a href="package-summary.html#lease-lost">what "lease lost"
- * means</a>) may hand it to someone else without this handle doing anything. Its methods other than
- * {@code unlock()}/{@code close()} do no I/O. To act only while the lock is held, guard the write itself with
+ * means</a>) may hand it to someone else without this handle doing anything. The handle watches its key on the
+ * client's one watch stream: when the key is deleted from outside ({@code etcdctl del}, or the lease revoked by an
+ * admin) or the lease is lost, {@link #isHeld()} turns false and {@link #lost()} completes exceptionally within one
+ * round trip of the event, not at the next keep-alive. Its methods other than {@code unlock()}/{@code close()} do
+ * no I/O. To act only while the lock is held, guard the write itself with
  * {@link Txn#ifHeld(LockHandle)} or the fencing token: {@link #isHeld()} can only tell what the client knew.
  *
  * <pre>{@code
@@ -30,12 +36,32 @@ public final class LockHandle implements AutoCloseable {
     private final String name;
     private final SessionLocks locks;
     private final LockQueue.Held held;
-    private final AtomicBoolean released = new AtomicBoolean();
+    private final ReadOnlyFuture<Void> lost = new ReadOnlyFuture<>("LockHandle");
+    /** HELD until the first of: unlock/close (RELEASED), a loss (LOST), the session's close (ENDED). */
+    private final AtomicReference<State> state = new AtomicReference<>(State.HELD);
+    private final AtomicBoolean unlockCalled = new AtomicBoolean();
+    /** Set before LOST when the loss was the key seen deleted (not the lease): then no unlock can undo it. */
+    private volatile boolean keySeenDeleted;
+    private volatile Runnable stopLeaseListener;
+    private volatile Runnable stopKeyWatch;
 
-    LockHandle(String name, SessionLocks locks, LockQueue.Held held) {
+    private enum State { HELD, RELEASED, LOST, ENDED }
+
+    private LockHandle(String name, SessionLocks locks, LockQueue.Held held) {
         this.name = name;
         this.locks = locks;
         this.held = held;
+    }
+
+    /** A lock just acquired: from now on it hears of the lease's end and of its key's deletion. */
+    static LockHandle acquired(String name, SessionLocks locks, LockQueue.Held held) {
+        LockHandle handle = new LockHandle(name, locks, held);
+        handle.stopLeaseListener = locks.whenLeaseEnds(handle::leaseEnded);
+        handle.stopKeyWatch = locks.watchHeld(held, handle::keyDeleted);
+        if (handle.state.get() != State.HELD) { // ended while the listeners were being set up
+            handle.stopListening();
+        }
+        return handle;
     }
 
     /**
@@ -83,11 +109,30 @@ public final class LockHandle implements AutoCloseable {
      * Whether the lock is still held, as far as the client knows. No I/O; etcd has the last word, so guard writes
      * with {@link Txn#ifHeld(LockHandle)}.
      *
-     * @return true until released through this handle, and while the session's lease is certainly alive; false once
-     *     the session or client is closed or the lease is lost or may have expired
+     * @return true until released through this handle, and while the session's lease is certainly alive and the key
+     *     not seen deleted; false once the session or client is closed, the key was deleted, or the lease is lost or
+     *     may have expired
      */
     public boolean isHeld() {
-        return !released.get() && locks.lease().isValid();
+        return state.get() == State.HELD && locks.lease().isValid();
+    }
+
+    /**
+     * Completes when the hold ends: normally after {@link #unlock()}/{@link #close()} (whether or not etcd could be
+     * told), or when the session or client is closed; exceptionally, at once, when it is lost, with whichever news
+     * came first: {@link LockNotHeldException} when the client sees the key deleted (the lease revoked or expired in
+     * etcd, or the key deleted by somebody else), {@link LeaseLostException} when it finds the session's lease lost
+     * (etcd answered a keep-alive with "gone", or did not answer before the lease could expire). Completes on the
+     * common {@link ForkJoinPool}, so dependent actions may block. Stop the work the lock protects there; still
+     * {@link #close()} the handle to let this session's next caller of the name in.
+     *
+     * @return the hold's one future, the same on every call; polling {@code isDone()} costs nothing. It is
+     *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
+     *     {@code orTimeout} and {@code completeOnTimeout} throw {@link UnsupportedOperationException} and
+     *     {@code cancel} returns false; stages chained on it (or {@code copy()}) are the caller's own
+     */
+    public CompletableFuture<Void> lost() {
+        return lost;
     }
 
     /**
@@ -104,59 +149,166 @@ public final class LockHandle implements AutoCloseable {
      * @throws LockNotHeldException when called a second time; when the session or the client was closed before;
      *     or when the key is gone: the lease expired or was revoked by someone else, or the key was deleted, so
      *     someone else may hold the lock now (the message tells which)
-     * @throws EtcdUnavailableException when etcd could not be reached; the key then goes with the session's lease,
-     *     and a later call throws {@link LockNotHeldException} as a second call
+     * @throws EtcdUnavailableException when etcd could not be reached: the session then goes on deleting the key in
+     *     the background until etcd answers (or the lease ends), so it does not block the name; the next thread of
+     *     this session may lock the name at once. A later call throws {@link LockNotHeldException} as a second call
      * @throws ClientClosedException when the client is being closed at that very moment, with the lease still alive
      *     (the close goes on to revoke it); a later call throws {@link LockNotHeldException} as a second call
      */
     public void unlock() {
-        if (!released.compareAndSet(false, true)) {
+        if (!claimUnlock()) {
             throw new LockNotHeldException("lock " + key() + " was already released by this handle");
         }
         release();
     }
 
+    /** The first unlock or close: the hold ends by the owner's will, unless it ended before. */
+    private boolean claimUnlock() {
+        if (!unlockCalled.compareAndSet(false, true)) {
+            return false;
+        }
+        if (state.compareAndSet(State.HELD, State.RELEASED)) {
+            stopListening(); // our own delete is not a loss
+        }
+        return true;
+    }
+
     /**
      * Releases the lock as {@link #unlock()} does, if this handle has not released it yet, and never throws for a
-     * lock that is no longer held: one lost before is logged as a warning (someone else may have held it), one
-     * released by closing the session or the client only at debug level, as that is no news. A second call does
-     * nothing; so it may run after the session's or the client's close, as in a shutdown hook.
+     * lock that is no longer held: a loss is logged as a warning once, when it is seen (someone else may have held
+     * it), one released by closing the session or the client only at debug level, as that is no news. A second call
+     * does nothing; so it may run after the session's or the client's close, as in a shutdown hook.
      *
-     * @throws EtcdUnavailableException as {@link #unlock()}: etcd could not be reached, the key goes with the lease
+     * @throws EtcdUnavailableException as {@link #unlock()}: etcd could not be reached, the key is deleted in the
+     *     background
      */
     @Override
     public void close() {
-        if (!released.compareAndSet(false, true)) {
+        if (!claimUnlock()) {
             return;
         }
         try {
             release();
         } catch (LockNotHeldException e) {
-            LOG.log(locks.lease().endedByOwner() ? System.Logger.Level.DEBUG : System.Logger.Level.WARNING,
-                    e.getMessage());
+            // a loss seen before was logged as a warning then
+            boolean news = !locks.lease().endedByOwner() && state.get() != State.LOST;
+            LOG.log(news ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage());
         } catch (ClientClosedException e) {
             // the client is being closed right now: its close revokes the lease, which releases the lock
             LOG.log(System.Logger.Level.DEBUG, () -> "lock " + key() + " is released by the client's close: " + e);
         }
     }
 
-    /** Deletes the key if it is still ours; throws when it is not, saying whether a close or a loss took it. */
+    /**
+     * Deletes the key if it is still ours; throws when it is not, saying whether a close or a loss took it. Sent
+     * after a known loss too: when only the client lost the lease (no answers in time) while etcd kept it, this
+     * deletes the key, which is what the caller asked for.
+     */
     private void release() {
         Lease lease = locks.lease();
         boolean deleted;
         try {
             deleted = locks.unlock(held).join();
         } catch (RuntimeException e) {
+            settleLost();
             RuntimeException failure = EtcdErrors.toException(e, "unlock of " + key(), true);
             // Our own close ended the lease, or the client's close failed this call after every lease had ended
             // (revoked by it, or lost before): either way nothing is left to release, so say why it is not held.
             if (lease.endedByOwner() || (failure instanceof ClientClosedException && lease.done().isDone())) {
                 throw notHeld(lease);
             }
+            if (failure instanceof EtcdUnavailableException) {
+                throw new EtcdUnavailableException("unlock of " + key() + " got no answer from etcd: "
+                        + failure.getMessage() + "; the key is deleted in the background as soon as etcd answers",
+                        true, failure);
+            }
             throw failure;
         }
-        if (!deleted) {
-            throw notHeld(lease);
+        State before = state.get();
+        if (deleted && before == State.RELEASED) {
+            settleLost();
+            return;
+        }
+        if (deleted && before == State.LOST && !keySeenDeleted) {
+            return; // the lease was lost only in this client's view and the key was still there; lost() told so
+        }
+        settleLost();
+        throw notHeld(lease);
+    }
+
+    /** After the owner's unlock: lost() completes normally unless a loss or close completed it first. */
+    private void settleLost() {
+        if (state.get() != State.LOST && !lost.isDone()) { // a loss fails it: never settle over that
+            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
+        }
+    }
+
+    private void leaseEnded(Throwable failure) {
+        if (failure == null) {
+            if (state.compareAndSet(State.HELD, State.ENDED)) {
+                stopListening();
+                ForkJoinPool.commonPool().execute(() -> lost.settle(null));
+            }
+            return;
+        }
+        Throwable cause = EtcdErrors.unwrap(failure);
+        lose(cause instanceof LeaseLostException lostLease ? lostLease : new LeaseLostException(locks.lease().id(),
+                "lock " + key() + " (fencing token " + fencingToken() + ") was lost with the session's lease: "
+                        + cause));
+    }
+
+    /**
+     * The key's delete event: not held from now on; lost() says why once one more round trip tells whether the lease
+     * went too (revoked or expired in etcd, which deletes its keys before a keep-alive could say so) or only the key.
+     */
+    private void keyDeleted() {
+        if (locks.lease().endedByOwner()) { // the close's revoke: its callback may come after this event
+            leaseEnded(null);
+            return;
+        }
+        keySeenDeleted = true;
+        if (!state.compareAndSet(State.HELD, State.LOST)) {
+            return;
+        }
+        stopListening();
+        locks.leaseExists().whenComplete((exists, failure) -> {
+            EtcdLockException why = Boolean.FALSE.equals(exists)
+                    ? new LeaseLostException(locks.lease().id(), "lock " + name + " was lost: its session's lease "
+                            + Long.toHexString(locks.lease().id()) + " was revoked or expired in etcd, which deleted "
+                            + "its key " + key() + " (fencing token " + fencingToken() + "); someone else may have "
+                            + "held it since")
+                    : new LockNotHeldException("lock " + name + " was lost: its key " + key() + " (fencing token "
+                            + fencingToken() + ") was deleted" + (exists == null ? ", by the expiry or revocation of "
+                            + "the session's lease or by somebody else" : " by somebody else") + "; someone else may "
+                            + "have held it since");
+            tell(why);
+            locks.lost(held, why); // the listener and JFR hear of it now, not at unlock
+        });
+    }
+
+    /** Ends the hold as lost, once, and tells at once: any thread, including the client's I/O threads. */
+    private boolean lose(EtcdLockException why) {
+        if (!state.compareAndSet(State.HELD, State.LOST)) {
+            return false;
+        }
+        stopListening();
+        tell(why);
+        return true;
+    }
+
+    private void tell(EtcdLockException why) {
+        LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
+        ForkJoinPool.commonPool().execute(() -> lost.fail(why));
+    }
+
+    private void stopListening() {
+        Runnable lease = stopLeaseListener;
+        if (lease != null) {
+            lease.run();
+        }
+        Runnable watch = stopKeyWatch;
+        if (watch != null) {
+            watch.run();
         }
     }
 
@@ -176,6 +328,8 @@ public final class LockHandle implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "LockHandle{" + key() + ", token=" + fencingToken() + (released.get() ? ", released" : "") + "}";
+        State now = state.get();
+        return "LockHandle{" + key() + ", token=" + fencingToken() + (now == State.HELD ? "" : ", "
+                + now.name().toLowerCase(java.util.Locale.ROOT)) + "}";
     }
 }

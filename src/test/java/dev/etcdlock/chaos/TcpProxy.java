@@ -38,6 +38,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       Bytes that arrive meanwhile are <b>held, not dropped</b>, and released in order by {@link #pass()} or
  *       {@link #delay}: a partition that heals, where TCP would have retransmitted them. A connection closed by
  *       one side during the hang is closed on the other only after the bytes held before that close went out.</li>
+ *   <li>{@link #holdAnswers()}: as a hang, for the member's answers only: requests reach the member and are
+ *       executed, their answers are held until {@link #pass()}. A member that applies a write and whose answer is
+ *       lost on the way back.</li>
  *   <li>{@link #delay(Duration)}: each chunk read from one side is written to the other {@code d} after it was
  *       read, in order, both ways (latency, not a bandwidth cap: chunks are in flight concurrently).</li>
  *   <li>{@link #refuse()}: the member is down. Current connections are reset, and every new one is accepted and
@@ -56,7 +59,7 @@ public final class TcpProxy implements AutoCloseable {
     private static final int CONNECT_TIMEOUT_MS = 2_000;
     private static final long JOIN_TIMEOUT_MS = 5_000;
 
-    private enum Mode { PASS, HANG, DELAY, REFUSE }
+    private enum Mode { PASS, HANG, HOLD_ANSWERS, DELAY, REFUSE }
 
     private final String targetHost;
     private final int targetPort;
@@ -135,6 +138,11 @@ public final class TcpProxy implements AutoCloseable {
     /** Forwards nothing, closes nothing, holds what arrives until {@link #pass()}; see the class comment. */
     public void hang() {
         setMode(Mode.HANG, 0);
+    }
+
+    /** Forwards what clients send; holds what the member answers until {@link #pass()}. */
+    public void holdAnswers() {
+        setMode(Mode.HOLD_ANSWERS, 0);
     }
 
     /** Forwards each chunk {@code d} after it arrived, both directions, order preserved. */
@@ -332,9 +340,9 @@ public final class TcpProxy implements AutoCloseable {
             // created here, started by start(): a reset() in between finds the complete list
             this.own = List.of(
                     newThread("c" + id + "-read-up", () -> read(client, up, bytesFromClients)),
-                    newThread("c" + id + "-write-up", () -> write(up, target)),
+                    newThread("c" + id + "-write-up", () -> write(up, target, false)),
                     newThread("c" + id + "-read-down", () -> read(target, down, null)),
-                    newThread("c" + id + "-write-down", () -> write(down, client)));
+                    newThread("c" + id + "-write-down", () -> write(down, client, true)));
         }
 
         /** Threads that find the connection already reset end at once. */
@@ -369,12 +377,12 @@ public final class TcpProxy implements AutoCloseable {
             }
         }
 
-        private void write(BlockingQueue<Chunk> queue, Socket to) {
+        private void write(BlockingQueue<Chunk> queue, Socket to, boolean answers) {
             try {
                 OutputStream out = to.getOutputStream();
                 while (!isEnded()) {
                     Chunk chunk = queue.take(); // reset() interrupts
-                    if (!awaitReleaseOf(chunk)) {
+                    if (!awaitReleaseOf(chunk, answers)) {
                         return;
                     }
                     switch (chunk.end()) {
@@ -398,7 +406,7 @@ public final class TcpProxy implements AutoCloseable {
         }
 
         /** Waits until the mode lets {@code chunk} go; false when the connection ended meanwhile. */
-        private boolean awaitReleaseOf(Chunk chunk) throws InterruptedException {
+        private boolean awaitReleaseOf(Chunk chunk, boolean answer) throws InterruptedException {
             modeLock.lock();
             try {
                 while (true) {
@@ -406,10 +414,10 @@ public final class TcpProxy implements AutoCloseable {
                         return false;
                     }
                     Mode m = mode;
-                    if (m == Mode.PASS || m == Mode.REFUSE) {
+                    if (m == Mode.PASS || m == Mode.REFUSE || (m == Mode.HOLD_ANSWERS && !answer)) {
                         return true;
                     }
-                    if (m == Mode.HANG) {
+                    if (m == Mode.HANG || m == Mode.HOLD_ANSWERS) {
                         modeChanged.await(100, TimeUnit.MILLISECONDS);
                         continue;
                     }

@@ -51,6 +51,11 @@ public final class Kv {
         return transport.call(KVGrpc.getTxnMethod(), request, true);
     }
 
+    /** As {@link #idempotentTxn}, telling whether an earlier attempt of it may have been executed as well. */
+    public CompletableFuture<Transport.Answer<TxnResponse>> idempotentTxnTellingRetries(TxnRequest request) {
+        return transport.callTellingRetries(KVGrpc.getTxnMethod(), request);
+    }
+
     public CompletableFuture<CompactionResponse> compact(long revision) {
         return transport.call(KVGrpc.getCompactMethod(),
                 CompactionRequest.newBuilder().setRevision(revision).build(), false);

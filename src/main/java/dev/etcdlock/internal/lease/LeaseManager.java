@@ -22,7 +22,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -60,6 +59,8 @@ public final class LeaseManager {
 
     // serial context only
     private final Map<Long, Lease> leases = new HashMap<>();
+    /** Leases granted elsewhere: never revoked here when lost, as another process may still keep them alive. */
+    private final java.util.Set<Long> adopted = new java.util.HashSet<>();
     private ContextStream<LeaseKeepAliveRequest> stream;
     /** Replaces the current stream if it has not answered once by then; null once it has. */
     private ScheduledFuture<?> freshStreamCheck;
@@ -109,6 +110,11 @@ public final class LeaseManager {
         return transport.call(LeaseGrpc.getLeaseTimeToLiveMethod(),
                         LeaseTimeToLiveRequest.newBuilder().setID(leaseId).build(), true)
                 .thenApplyAsync(response -> {
+                    if (leases.containsKey(leaseId)) {
+                        // a second Lease object for one id would split its keep-alive answers between the two
+                        throw new IllegalStateException("lease " + Long.toHexString(leaseId) + " is already kept "
+                                + "alive by this client, through another session: use that session");
+                    }
                     if (response.getTTL() <= 0) {
                         throw new LeaseLostException(leaseId, "lease " + Long.toHexString(leaseId)
                                 + " does not exist in etcd (expired or revoked); grant a new one");
@@ -116,6 +122,8 @@ public final class LeaseManager {
                     Lease lease = new Lease(leaseId, response.getGrantedTTL(),
                             validUntil(sentAt, response.getTTL()), ticker);
                     track(lease);
+                    adopted.add(leaseId);
+                    lease.done().whenComplete((v, t) -> adopted.remove(leaseId));
                     sendKeepAlive(lease);
                     return lease;
                 }, engine);
@@ -129,17 +137,7 @@ public final class LeaseManager {
      */
     public CompletableFuture<Void> revoke(Lease lease) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        try {
-            engine.execute(() -> revokeNow(lease, result));
-        } catch (RejectedExecutionException stopped) {
-            // the engine has stopped: nothing else touches the lease any more
-            if (lease.state() != Lease.State.ACTIVE) {
-                result.complete(null); // the client's close revoked it, or it was lost before
-                return result;
-            }
-            end(lease, Lease.State.REVOKED, null);
-            result.completeExceptionally(closedException());
-        }
+        engine.execute(() -> revokeNow(lease, result)); // after the client's close too: the call fails as closed
         return result;
     }
 
@@ -186,19 +184,11 @@ public final class LeaseManager {
             CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
                     .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
                     .whenComplete((v, t) -> {
-                        try {
-                            engine.execute(this::closeStream);
-                        } catch (RejectedExecutionException stopped) {
-                            // the channel's shutdown cancels the stream
-                        }
+                        engine.execute(this::closeStream);
                         all.complete(null);
                     });
         };
-        try {
-            engine.execute(revokeAll);
-        } catch (RejectedExecutionException stopped) {
-            all.complete(null);
-        }
+        engine.execute(revokeAll);
         return all;
     }
 
@@ -382,11 +372,38 @@ public final class LeaseManager {
         lease.expiryTimer = engine.schedule(() -> {
             if (lease.state() == Lease.State.ACTIVE && ticker.nanoTime() - lease.validUntilNanos() >= 0) {
                 JfrEvents.leaseLost(lease.id(), lease.ttlSeconds(), false);
+                boolean grantedHere = !adopted.contains(lease.id()); // before end(), which forgets it
                 end(lease, Lease.State.LOST, "no keep-alive answer from etcd before lease "
                         + Long.toHexString(lease.id()) + " (TTL " + lease.ttlSeconds()
                         + " s) could expire; etcd may already have released it");
+                if (grantedHere) {
+                    revokeWhenReachable(lease, new Backoff(TimeUnit.MILLISECONDS.toNanos(100),
+                        TimeUnit.SECONDS.toNanos(2)), ticker.nanoTime() + 2 * TimeUnit.SECONDS.toNanos(
+                        lease.ttlSeconds()));
+                }
             }
         }, Math.max(0, delay), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * A lease given up here without etcd's word may still be alive there (etcd was slow or unreachable, and a
+     * leader change even restarts every TTL): its keys would block their names for up to a TTL more, with nobody
+     * using them. Revoke it as soon as etcd answers; past twice the TTL etcd has certainly expired it.
+     */
+    private void revokeWhenReachable(Lease lease, Backoff backoff, long giveUpAtNanos) {
+        if (closed || ticker.nanoTime() - giveUpAtNanos >= 0 || leases.containsKey(lease.id())) {
+            return; // closed, certainly expired, or adopted again meanwhile
+        }
+        transport.call(LeaseGrpc.getLeaseRevokeMethod(), LeaseRevokeRequest.newBuilder().setID(lease.id()).build(),
+                true).whenCompleteAsync((r, t) -> {
+                    if (t == null) {
+                        LOG.log(System.Logger.Level.INFO, () -> "revoked " + lease + ", lost here while etcd still "
+                                + "had it, so that its keys do not block their names until it expires");
+                    } else if (EtcdErrors.kind(t) != EtcdErrors.Kind.LEASE_NOT_FOUND && !closed) {
+                        engine.schedule(() -> revokeWhenReachable(lease, backoff, giveUpAtNanos),
+                                backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+                    }
+                }, engine);
     }
 
     private void end(Lease lease, Lease.State state, String lossReason) {

@@ -13,6 +13,7 @@ public final class LockAttempt {
     private enum Stage { AT_GATE, IN_QUEUE, DONE, ABORTED }
 
     private final LockQueue queue;
+    private final KeyJanitor janitor;
     private final LocalGate gate;
     private final QueuePolicy policy;
     private final Lease lease;
@@ -27,9 +28,10 @@ public final class LockAttempt {
     private LockQueue.Acquisition acquisition;
     private CompletableFuture<Boolean> abortOutcome;
 
-    LockAttempt(LockQueue queue, LocalGate gate, QueuePolicy policy, Lease lease, Runnable unused,
+    LockAttempt(LockQueue queue, KeyJanitor janitor, LocalGate gate, QueuePolicy policy, Lease lease, Runnable unused,
             BiConsumer<LockQueue.Held, Throwable> outcome) {
         this.queue = queue;
+        this.janitor = janitor;
         this.outcome = outcome;
         this.gate = gate;
         this.policy = policy;
@@ -76,7 +78,7 @@ public final class LockAttempt {
                 // keep a real failure that came first (lease lost, etcd error) rather than report a plain abort
                 Throwable cause = inQueue.result().handle((held, failure) -> failure).join();
                 fail(cause != null ? cause : new CancellationException("lock wait aborted"));
-                leaveGate();
+                inQueue.keyGone().whenComplete((v, e) -> leaveGate()); // a recipe value: once surely gone
                 outcomeOfAbort.complete(true);
             } else {
                 succeed(inQueue.result().join());
@@ -88,7 +90,7 @@ public final class LockAttempt {
 
     /**
      * After {@link #abort()} completed with true: whether the waiter key may still be in etcd, its delete having got
-     * no answer; if it is there, it goes when the session is closed or its lease expires.
+     * no answer; the session's janitor deletes it once etcd answers (or it goes with the lease).
      */
     public boolean keyMayRemain() {
         LockQueue.Acquisition inQueue;
@@ -127,7 +129,7 @@ public final class LockAttempt {
                 return;
             }
             stage = Stage.IN_QUEUE;
-            acquisition = queue.acquisition(policy, lease);
+            acquisition = queue.acquisition(policy, lease, janitor);
             started = acquisition;
         }
         started.result().whenComplete(this::settle);

@@ -57,14 +57,15 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class LockQueue {
     private static final int STALE_KEY_RETRIES = 3;
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
-    private static final CompletableFuture<Boolean> REMOVED = CompletableFuture.completedFuture(true);
 
     private final Kv kv;
     private final WatchMultiplexer watches;
     private final SerialContext engine;
     private final Transport transport;
+    private final QueueObserver observer;
 
     public LockQueue(Engine engine) {
+        this.observer = new QueueObserver(engine);
         this.kv = engine.kv();
         this.watches = engine.watches();
         this.engine = engine.transport().executor();
@@ -72,15 +73,11 @@ public final class LockQueue {
     }
 
     /**
-     * When the transport gave up on a silent member while a nonce-valued key's enqueue was in flight, that member
-     * may create the key later: guard it ({@link ReplayGuard}). Any thread.
+     * An enqueue's outcome is unknown (no answer), or the transport gave up on a silent member while it was in
+     * flight: that member may create the key later, so guard it ({@link ReplayGuard}). Serial context.
      */
-    private void guardIfAbandoned(QueuePolicy policy, long abandonedBefore, ByteString key, ByteString nonce,
-            long afterRevision, long ownCreateRevision) {
-        if (policy.nonceValue() && transport.abandonedAttempts() != abandonedBefore) {
-            engine.execute(() -> ReplayGuard.start(kv, watches, engine, key, nonce, afterRevision,
-                    ownCreateRevision));
-        }
+    private void guard(KeyJanitor janitor, ByteString key, Lease lease) {
+        ReplayGuard.start(kv, watches, engine, janitor, key, lease.id());
     }
 
     /**
@@ -95,9 +92,24 @@ public final class LockQueue {
         return prefix.concat(ByteString.copyFromUtf8(Long.toHexString(leaseId)));
     }
 
+    /** The janitor of one session's keys: one per session, shared by its attempts and holders. */
+    KeyJanitor janitor(Lease lease) {
+        return new KeyJanitor(kv, engine, transport, lease);
+    }
+
     /** A new waiter; {@link Acquisition#start()} sends its enqueue Txn. */
-    public Acquisition acquisition(QueuePolicy policy, Lease lease) {
-        return new Acquisition(policy, lease, false);
+    Acquisition acquisition(QueuePolicy policy, Lease lease, KeyJanitor janitor) {
+        return new Acquisition(policy, lease, janitor, false);
+    }
+
+    /**
+     * What a {@link #tryAcquire} came to: the held position, or null; and when a key it wrote is certainly gone
+     * (the session's next attempt on the queue waits for that with a recipe value, see the class doc).
+     */
+    record TryOutcome(Held held, Throwable failure, CompletableFuture<Void> keyGone) {
+        static TryOutcome notHeld() {
+            return new TryOutcome(null, null, DONE);
+        }
     }
 
     /**
@@ -105,18 +117,17 @@ public final class LockQueue {
      * would have to. When every key blocks and one holds (the mutex), that is one round trip that writes only into
      * an empty queue; otherwise the waiter key is enqueued as usual and, if it does not hold at once, deleted again.
      */
-    public CompletableFuture<Held> tryAcquire(QueuePolicy policy, Lease lease) {
+    CompletableFuture<TryOutcome> tryAcquire(QueuePolicy policy, Lease lease, KeyJanitor janitor) {
         if (!policy.rule().everyKeyBlocks() || policy.rule().holders() != 1) {
-            Acquisition attempt = new Acquisition(policy, lease, true);
+            Acquisition attempt = new Acquisition(policy, lease, janitor, true);
             attempt.start();
-            return attempt.result().handle((held, failure) -> failure == null ? CompletableFuture.completedFuture(held)
-                    : attempt.keyGone().<Held>thenCompose(v -> CompletableFuture.failedFuture(failure)))
-                    .thenCompose(f -> f);
+            // a failure is the caller's at once; its key's removal goes on behind the session's gate
+            return attempt.result().handle((held, failure) -> new TryOutcome(held, failure, attempt.keyGone()));
         }
         ByteString prefix = policy.queue();
         RuntimeException ended = whyEnded(lease, prefix);
         if (ended != null) {
-            return CompletableFuture.failedFuture(ended);
+            return CompletableFuture.completedFuture(new TryOutcome(null, ended, DONE));
         }
         ByteString key = keyOf(policy.keyPrefix(), lease.id());
         ByteString value = policy.nonceValue() ? newNonce() : policy.value();
@@ -132,49 +143,73 @@ public final class LockQueue {
                         .setRangeEnd(Kv.prefixEnd(prefix)).setLimit(1)
                         .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
                 .build();
-        long abandonedBefore = transport.abandonedAttempts();
-        return kv.idempotentTxn(txn).handle((r, failure) -> {
+        CompletableFuture<Long> abandonedBefore = new CompletableFuture<>();
+        engine.execute(() -> {
+            janitor.enqueuing(key);
+            abandonedBefore.complete(transport.abandonedAttempts());
+        });
+        return abandonedBefore.thenCompose(before -> kv.idempotentTxn(txn).handleAsync((r, failure) -> {
             if (failure != null) {
-                guardIfAbandoned(policy, abandonedBefore, key, value, 0, 0);
+                janitor.owns(key, 0);
+                guard(janitor, key, lease);
                 if (leaseGone(failure)) {
-                    return CompletableFuture.<Held>failedFuture(leaseLost(lease, prefix));
+                    return new TryOutcome(null, leaseLost(lease, prefix), DONE);
                 }
-                RuntimeException error = EtcdErrors.toException(failure, "tryLock", true);
-                // the Put may have been applied
-                if (policy.nonceValue()) {
-                    removeIfOurs(key, value);
-                    return CompletableFuture.<Held>failedFuture(error);
-                }
-                return removeLeftover(key).<Held>thenCompose(v -> CompletableFuture.failedFuture(error));
+                // the Put may have been applied: the janitor deletes it, however long etcd takes to answer
+                CompletableFuture<Void> gone = policy.nonceValue() ? janitor.removeIfValue(key, value).done.thenApply(
+                        v -> null) : janitor.removeLeftover(key).done;
+                return new TryOutcome(null, EtcdErrors.toException(failure, "tryLock", true),
+                        policy.nonceValue() ? DONE : gone);
+            }
+            if (transport.abandonedAttempts() != before) {
+                guard(janitor, key, lease);
             }
             long revision = r.getHeader().getRevision();
             if (r.getSucceeded()) {
-                guardIfAbandoned(policy, abandonedBefore, key, value, revision, revision);
-                return CompletableFuture.completedFuture(new Held(prefix, key, revision, revision));
+                janitor.owns(key, revision);
+                return new TryOutcome(new Held(prefix, key, revision, revision), null, DONE);
             }
             List<KeyValue> first = r.getResponses(0).getResponseRange().getKvsList();
             boolean ours = !first.isEmpty() && first.get(0).getKey().equals(key)
-                    && first.get(0).getValue().equals(value);
-            guardIfAbandoned(policy, abandonedBefore, key, value, revision,
-                    ours ? first.get(0).getCreateRevision() : 0);
+                    && first.get(0).getValue().equals(value)
+                    && first.get(0).getCreateRevision() > janitor.retiredUpTo(key);
+            janitor.owns(key, ours ? first.get(0).getCreateRevision() : 0);
             if (ours) { // from the first try
-                return CompletableFuture.completedFuture(
-                        new Held(prefix, key, first.get(0).getCreateRevision(), revision));
+                return new TryOutcome(new Held(prefix, key, first.get(0).getCreateRevision(), revision), null, DONE);
+            }
+            if (!first.isEmpty() && first.get(0).getKey().equals(key)) {
+                // the session's own leftover (an unanswered unlock) heads the queue: the janitor deletes it
+                janitor.removeIfCreatedAt(key, first.get(0).getCreateRevision());
             }
             if (policy.disagreement() != null && !first.isEmpty() && !first.get(0).getValue().equals(value)) {
-                return CompletableFuture.<Held>failedFuture(policy.disagreement().apply(first.get(0).getValue()));
+                return new TryOutcome(null, policy.disagreement().apply(first.get(0).getValue()), DONE);
             }
-            return CompletableFuture.<Held>completedFuture(null);
-        }).thenCompose(f -> f);
+            return TryOutcome.notHeld();
+        }, engine));
     }
 
     /**
      * Deletes the key if it is still the one created at {@code createRevision}: never someone else's. Completes
-     * with false when it was not (lost, or already released).
+     * with true when it deleted it, or when it found it gone after an earlier attempt of the same delete got no
+     * answer (etcd applied that one: nothing tells it from a loss, and the lock was held until the unlock was sent);
+     * with false when it was not there any more (lost, or released before).
      */
     public CompletableFuture<Boolean> release(Held held) {
-        return kv.idempotentTxn(deleteIfCreatedAt(held.key(), held.createRevision())) // guarded: a repeat is harmless
-                .thenApply(TxnResponse::getSucceeded);
+        return kv.idempotentTxnTellingRetries(deleteIfCreatedAt(held.key(), held.createRevision()))
+                .thenApply(a -> a.response().getSucceeded() || a.mayHaveRunBefore());
+    }
+
+    /** Whether etcd still has lease {@code id}: true, false, or null when it gave no answer. Never fails. */
+    CompletableFuture<Boolean> leaseExists(long id) {
+        return transport.call(dev.etcdlock.internal.proto.LeaseGrpc.getLeaseTimeToLiveMethod(),
+                dev.etcdlock.internal.proto.LeaseTimeToLiveRequest.newBuilder().setID(id).build(), true)
+                .handle((r, t) -> t != null ? (EtcdErrors.kind(t) == EtcdErrors.Kind.LEASE_NOT_FOUND ? false : null)
+                        : r.getTTL() > 0);
+    }
+
+    /** A watch telling {@code onGone} once when {@code held}'s key is deleted; see {@link QueueObserver#watchHeld}. */
+    Runnable watchHeld(Held held, Runnable onGone) {
+        return observer.watchHeld(held, onGone);
     }
 
     /** The comparison that holds while {@code key} is the one created at {@code createRevision}. */
@@ -217,41 +252,13 @@ public final class LockQueue {
                 .build();
     }
 
-    /**
-     * Deletes {@code key} only while it carries {@code nonce}. Never fails; a repeat is harmless. Completes with
-     * whether etcd answered (the key is surely not ours any more), false when it could not be reached.
-     */
-    private CompletableFuture<Boolean> removeIfOurs(ByteString key, ByteString nonce) {
-        TxnRequest txn = TxnRequest.newBuilder()
-                .addCompare(Compare.newBuilder().setKey(key).setTarget(Compare.CompareTarget.VALUE)
-                        .setResult(Compare.CompareResult.EQUAL).setValue(nonce))
-                .addSuccess(RequestOp.newBuilder().setRequestDeleteRange(DeleteRangeRequest.newBuilder().setKey(key)))
-                .build();
-        return kv.idempotentTxn(txn).handle((r, t) -> t == null);
-    }
-
-    /** Deletes {@code key} only while it is the version created at {@code createRevision}. As removeIfOurs. */
-    private CompletableFuture<Boolean> removeIfCreatedAt(ByteString key, long createRevision) {
-        return kv.idempotentTxn(deleteIfCreatedAt(key, createRevision)).handle((r, t) -> t == null);
-    }
-
-    /**
-     * Deletes whatever version of {@code key} is there: only for a session's own key while its gate holds the
-     * session's next attempt on the queue back (see the class doc). As removeIfOurs.
-     */
-    private CompletableFuture<Boolean> removeLeftover(ByteString key) {
-        return kv.range(RangeRequest.newBuilder().setKey(key).build())
-                .thenCompose(r -> r.getKvsList().isEmpty() ? REMOVED
-                        : removeIfCreatedAt(key, r.getKvs(0).getCreateRevision()))
-                .handle((removed, t) -> t == null && removed);
-    }
-
     /** One waiter, from its Txn to holding or giving up. In the serial context, except where said. */
     public final class Acquisition implements WatchListener {
         private final QueuePolicy policy;
         private final ByteString prefix;
         private final ByteString key;
         private final Lease lease;
+        private final KeyJanitor janitor;
         private final ByteString value;
         /** tryAcquire: complete with null, the key deleted, instead of waiting. */
         private final boolean noWait;
@@ -265,15 +272,16 @@ public final class LockQueue {
         private int staleRetries;
         private WatchMultiplexer.Subscription subscription;
         private CompletableFuture<Boolean> aborted;
-        /** The recipe's value: the one removal of this attempt's key (see the class doc), once started. */
-        private CompletableFuture<Boolean> removal;
+        /** The one removal of this attempt's key, once started. */
+        private KeyJanitor.Removal removal;
         /** The recipe's value: set when the attempt failed, completes once its key is surely gone. */
         private volatile CompletableFuture<Void> keyGone;
         /** Set before {@link #abort()} completes with true: its delete could not reach etcd. */
         private volatile boolean keyMayRemain;
 
-        Acquisition(QueuePolicy policy, Lease lease, boolean noWait) {
+        Acquisition(QueuePolicy policy, Lease lease, KeyJanitor janitor, boolean noWait) {
             this.policy = policy;
+            this.janitor = janitor;
             this.prefix = policy.queue();
             this.key = keyOf(policy.keyPrefix(), lease.id());
             this.lease = lease;
@@ -336,36 +344,32 @@ public final class LockQueue {
                 stopWatching();
                 result.completeExceptionally(new CancellationException("lock wait aborted"));
                 // wait for a Txn in flight first: a Put landing after the delete would stay behind
-                settled.thenCompose(v -> removeKey()).whenComplete((removed, t) -> {
-                    keyMayRemain = !Boolean.TRUE.equals(removed);
+                // waits for the delete's first answer only: if it gets none, the janitor goes on in the background,
+                // and with the recipe's value the session's next attempt waits for it at the gate (keyGone)
+                CompletableFuture<KeyJanitor.Removal> removed = settled.thenApply(v -> removeKey());
+                if (!policy.nonceValue()) {
+                    keyGone = removed.thenCompose(r -> r.done);
+                }
+                removed.thenCompose(r -> r.firstAnswer).whenComplete((answered, t) -> {
+                    keyMayRemain = !Boolean.TRUE.equals(answered);
                     done.complete(true);
                 });
-            }, () -> done.complete(true)); // closed: the client revoked its leases, which removed the key
+            });
             return done;
         }
 
         private void post(Runnable task) {
-            post(task, () -> { });
-        }
-
-        private void post(Runnable task, Runnable ifClosed) {
-            try {
-                engine.execute(task);
-            } catch (RejectedExecutionException closed) {
-                result.completeExceptionally(new ClientClosedException("the etcd-lock client is closed"));
-                settled.complete(null);
-                ifClosed.run();
-            }
+            engine.execute(task); // after the client's close too: the task then finds its calls failing as closed
         }
 
         private void enqueue() {
             if (result.isDone()) {
-                settled.complete(null);
+                settle();
                 return;
             }
             RuntimeException ended = whyEnded(lease, prefix);
             if (ended != null) {
-                settled.complete(null);
+                settle();
                 fail(ended);
                 return;
             }
@@ -392,10 +396,22 @@ public final class LockQueue {
             txn.addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
                     .addFailure(queueRead(policy.disagreement() == null));
             sent = true;
+            janitor.enqueuing(key);
             if (abandonedBefore < 0) {
                 abandonedBefore = transport.abandonedAttempts();
             }
             kv.idempotentTxn(txn.build()).whenCompleteAsync(this::enqueued, engine);
+        }
+
+        /**
+         * No enqueue Txn of this attempt is in flight any more: the janitor learns which version it owns (none while
+         * the create revision is unknown), on every path, so that the replay guard judges what it held back.
+         */
+        private void settle() {
+            if (sent && !settled.isDone()) {
+                janitor.owns(key, createRevision);
+            }
+            settled.complete(null);
         }
 
         private RequestOp queueRead(boolean keysOnly) {
@@ -407,8 +423,9 @@ public final class LockQueue {
 
         private void enqueued(TxnResponse response, Throwable failure) {
             if (failure != null) {
-                guardIfAbandoned(policy, abandonedBefore, key, value, 0, 0);
-                settled.complete(null);
+                janitor.owns(key, 0);
+                guard(janitor, key, lease); // the Put may be applied later
+                settle();
                 fail(leaseGone(failure) ? leaseLost(lease, prefix) : EtcdErrors.unwrap(failure));
                 return;
             }
@@ -419,7 +436,8 @@ public final class LockQueue {
                 createRevision = response.getHeader().getRevision();
             } else {
                 List<KeyValue> mine = response.getResponses(at - 1).getResponseRange().getKvsList();
-                if (!mine.isEmpty() && mine.get(0).getValue().equals(value)) {
+                if (!mine.isEmpty() && mine.get(0).getValue().equals(value)
+                        && mine.get(0).getCreateRevision() > janitor.retiredUpTo(key)) {
                     createRevision = mine.get(0).getCreateRevision(); // ours: see the class doc
                 } else if (!mine.isEmpty() || !agreeing) {
                     replaceStaleKey(mine);
@@ -429,7 +447,7 @@ public final class LockQueue {
                     ByteString theirs = otherValue(queue);
                     if (theirs != null) {
                         sent = createRevision != 0; // else this answer shows no key of ours, and no Txn is in flight
-                        settled.complete(null);
+                        settle();
                         fail(policy.disagreement().apply(theirs));
                         return;
                     }
@@ -439,8 +457,11 @@ public final class LockQueue {
                     }
                 }
             }
-            settled.complete(null);
-            guardIfAbandoned(policy, abandonedBefore, key, value, response.getHeader().getRevision(), createRevision);
+            settle();
+            janitor.owns(key, createRevision);
+            if (transport.abandonedAttempts() != abandonedBefore) {
+                guard(janitor, key, lease);
+            }
             if (result.isDone()) { // aborted or failed meanwhile
                 removeKey();
                 return;
@@ -449,7 +470,9 @@ public final class LockQueue {
             if (policy.rule().holds(ahead.size())) {
                 acquired(response.getHeader().getRevision());
             } else if (noWait) {
-                removeKey().whenComplete((v, t) -> result.complete(null));
+                KeyJanitor.Removal removed = removeKey();
+                keyGone = policy.nonceValue() ? DONE : removed.done;
+                removed.firstAnswer.whenComplete((v, t) -> result.complete(null));
             } else {
                 watchFrom(response.getHeader().getRevision());
             }
@@ -482,7 +505,7 @@ public final class LockQueue {
         /** Enqueues again, after {@code first} if not null; gives up after a few rounds. */
         private void retryEnqueue(TxnRequest first) {
             if (++staleRetries > STALE_KEY_RETRIES) {
-                settled.complete(null);
+                settle();
                 fail(new IllegalStateException("the waiter key " + key.toStringUtf8() + " keeps reappearing; is "
                         + "the same lease used by another client?"));
                 return;
@@ -590,9 +613,9 @@ public final class LockQueue {
             if (result.isDone()) {
                 return;
             }
-            CompletableFuture<Boolean> removed = settled.thenCompose(v -> removeKey());
+            CompletableFuture<Void> removed = settled.thenCompose(v -> removeKey().done);
             if (!policy.nonceValue()) {
-                keyGone = removed.thenApply(ok -> null);
+                keyGone = removed;
             }
             result.completeExceptionally(error);
         }
@@ -604,17 +627,27 @@ public final class LockQueue {
             }
         }
 
-        /** Removes this attempt's key if it may be there; for the recipe's value at most once (see the class doc). */
-        private CompletableFuture<Boolean> removeKey() {
+        /**
+         * Removes this attempt's key if it may be there, once, through the session's janitor, which retries until
+         * etcd answers or the lease ends. A nonce-valued key is deleted only while it carries the nonce; a
+         * recipe-valued one only at its create revision, or, when that is unknown, the version found (see the class
+         * doc). The version this attempt owned is retired: the session never takes it over again.
+         */
+        private KeyJanitor.Removal removeKey() {
+            if (removal != null) {
+                return removal;
+            }
             if (!sent) {
-                return REMOVED;
+                removal = new KeyJanitor.Removal();
+                removal.firstAnswer.complete(true);
+                removal.done.complete(null);
+            } else if (policy.nonceValue()) {
+                removal = janitor.removeIfValue(key, value);
+            } else {
+                removal = createRevision != 0 ? janitor.removeIfCreatedAt(key, createRevision)
+                        : janitor.removeLeftover(key);
             }
-            if (policy.nonceValue()) {
-                return removeIfOurs(key, value);
-            }
-            if (removal == null) {
-                removal = createRevision != 0 ? removeIfCreatedAt(key, createRevision) : removeLeftover(key);
-            }
+            janitor.retire(key, createRevision);
             return removal;
         }
     }

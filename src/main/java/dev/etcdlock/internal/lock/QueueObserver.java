@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -122,13 +121,7 @@ public final class QueueObserver {
         }
 
         private void post(Runnable task) {
-            try {
-                engine.execute(task);
-            } catch (RejectedExecutionException closed) {
-                if (!cancelled) {
-                    listener.onError(new ClientClosedException("the etcd-lock client is closed"));
-                }
-            }
+            engine.execute(task);
         }
 
         /** The whole queue, then every event after the read's revision. */
@@ -148,12 +141,8 @@ public final class QueueObserver {
                 if (worthRetrying(failure)) {
                     LOG.log(System.Logger.Level.DEBUG, () -> "reading " + prefix.toStringUtf8() + " failed, will "
                             + "retry: " + failure);
-                    try {
-                        engine.schedule(this::read, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
-                    } catch (RejectedExecutionException closed) {
-                        cancelled = true;
-                        listener.onError(new ClientClosedException("the etcd-lock client is closed"));
-                    }
+                    // after the client's close this runs at once, and the read fails as closed: onError below
+                    engine.schedule(this::read, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
                 } else {
                     cancelled = true;
                     listener.onError(EtcdErrors.unwrap(failure));
@@ -279,11 +268,7 @@ public final class QueueObserver {
                 }
                 if (failure != null) {
                     if (worthRetrying(failure)) {
-                        try {
-                            engine.schedule(this::recheck, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
-                        } catch (RejectedExecutionException closed) {
-                            // the client closed: its leases are revoked, which the holder hears of
-                        }
+                        engine.schedule(this::recheck, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
                     }
                     return;
                 }

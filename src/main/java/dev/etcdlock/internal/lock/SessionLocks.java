@@ -21,6 +21,7 @@ public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
     private final SessionHolds holds;
+    private final KeyJanitor janitor;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
     /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
@@ -35,6 +36,7 @@ public final class SessionLocks {
         this.queue = queue;
         this.lease = lease;
         this.holds = new SessionHolds(lease, events);
+        this.janitor = queue.janitor(lease);
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
             holds.leaseEnded(failure);
@@ -84,7 +86,8 @@ public final class SessionLocks {
     public LockAttempt lock(QueuePolicy policy, LockLabel label) {
         ByteString prefix = policy.queue();
         long start = System.nanoTime();
-        LockAttempt attempt = new LockAttempt(queue, retainGate(policy), policy, lease, () -> releaseGate(prefix),
+        LockAttempt attempt = new LockAttempt(queue, janitor, retainGate(policy), policy, lease,
+                () -> releaseGate(prefix),
                 (held, failure) -> {
                     if (held != null) {
                         holds.acquired(label, held, start);
@@ -118,30 +121,67 @@ public final class SessionLocks {
             releaseGate(prefix);
             return CompletableFuture.completedFuture(null);
         }
-        return queue.tryAcquire(policy, lease).whenComplete((held, failure) -> {
-            if (held == null) {
+        return queue.tryAcquire(policy, lease, janitor).handle((outcome, unexpected) -> unexpected == null ? outcome
+                : new LockQueue.TryOutcome(null, unexpected, CompletableFuture.completedFuture(null))
+        ).thenCompose(outcome -> {
+            if (outcome.held() != null) {
+                holds.acquired(label, outcome.held(), start); // before the caller gets it
+                return CompletableFuture.completedFuture(outcome.held());
+            }
+            outcome.keyGone().whenComplete((v, t) -> { // a recipe-valued key holds the next attempt back until gone
                 gate.leave();
                 releaseGate(prefix);
-                if (failure != null) {
-                    holds.notAcquired(label, start, failure);
-                }
-            } else {
-                holds.acquired(label, held, start); // before the caller gets it
+            });
+            if (outcome.failure() != null) {
+                holds.notAcquired(label, start, outcome.failure());
+                return CompletableFuture.failedFuture(outcome.failure());
             }
+            return CompletableFuture.completedFuture(null);
         });
     }
 
-    /** Deletes the key if still ours, then lets the next local thread in. */
+    /**
+     * Deletes the key if still ours, then lets the next local thread in. Completes with true when it is released
+     * (see {@link LockQueue#release}), false when it was gone before; when etcd gave no answer, fails, and the
+     * session's janitor goes on deleting the key until etcd answers or the lease ends. The version is never held
+     * again by this session, whatever the outcome: a later attempt that finds it deletes it and gets a new token.
+     */
     public CompletableFuture<Boolean> unlock(LockQueue.Held held) {
+        janitor.retire(held.key(), held.createRevision());
         return queue.release(held).whenComplete((ok, failure) -> {
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
             if (failure == null) {
                 holds.unlocked(held, ok);
             } else {
+                if (!lease.done().isDone()) {
+                    janitor.removeIfCreatedAt(held.key(), held.createRevision());
+                }
                 holds.unlockUnanswered(held, failure);
             }
         });
+    }
+
+    /**
+     * Tells {@code onGone} once when {@code held}'s key is deleted (the lease expired or was revoked, or somebody
+     * deleted it), until the returned action is run: on the client's one watch stream, which the queue's waiters
+     * share. Any thread; {@code onGone} runs in the serial context and must not block.
+     */
+    public Runnable watchHeld(LockQueue.Held held, Runnable onGone) {
+        return queue.watchHeld(held, onGone);
+    }
+
+    /**
+     * Whether etcd still has the session's lease (one round trip): true, false, or null when etcd gave no answer.
+     * Tells a revoke from a deleted key, since etcd deletes a revoked lease's keys before a keep-alive can say so.
+     */
+    public CompletableFuture<Boolean> leaseExists() {
+        return queue.leaseExists(lease.id());
+    }
+
+    /** Keys whose delete is being retried, for tests. */
+    int cleanupsPending() {
+        return janitor.pending();
     }
 
     /**

@@ -247,11 +247,7 @@ public final class Transport {
             if (e != null) {
                 LOG.log(System.Logger.Level.WARNING, () -> "could not renew the auth token for a stream: " + e);
             }
-            try {
-                executor.execute(reopen); // after a failure too: the reopen's backoff paces the retries
-            } catch (java.util.concurrent.RejectedExecutionException closing) {
-                // the client closed meanwhile
-            }
+            executor.execute(reopen); // after a failure too: the reopen's backoff paces the retries
         });
     }
 
@@ -329,6 +325,21 @@ public final class Transport {
                 Deadline.after(timeout.toNanos(), TimeUnit.NANOSECONDS), false));
     }
 
+    /**
+     * An idempotent call's answer, and whether an earlier attempt of the same call may have been executed too (it
+     * failed after it may have reached etcd, and was retried): a guarded delete that finds its key gone then cannot
+     * tell its own first attempt from somebody else's delete.
+     */
+    public record Answer<R>(R response, boolean mayHaveRunBefore) {
+    }
+
+    /** As {@link #call(MethodDescriptor, Object, boolean)} for an idempotent call, telling of earlier attempts. */
+    public <Q, R> CompletableFuture<Answer<R>> callTellingRetries(MethodDescriptor<Q, R> method, Q request) {
+        UnaryCall<Q, R> call = new UnaryCall<>(method, request, true,
+                Deadline.after(requestTimeout.toNanos(), TimeUnit.NANOSECONDS), false);
+        return start(call).thenApply(r -> new Answer<>(r, call.mayHaveRunBefore));
+    }
+
     private <Q, R> CompletableFuture<R> start(UnaryCall<Q, R> call) {
         live.add(call);
         call.result.whenComplete((r, t) -> live.remove(call));
@@ -387,6 +398,8 @@ public final class Transport {
 
         private boolean shortAttempt;
         private int silentAttempts;
+        /** An attempt failed in a way that leaves open whether etcd executed it, and the call went on. */
+        private volatile boolean mayHaveRunBefore;
 
         UnaryCall(MethodDescriptor<Q, R> method, Q request, boolean idempotent, Deadline deadline,
                 boolean endOnPermanentTlsFailure) {
@@ -468,14 +481,13 @@ public final class Transport {
                 }
                 long delay = backoff.nextDelayNanos();
                 if (deadline.timeRemaining(TimeUnit.NANOSECONDS) > delay) {
+                    if (EtcdErrors.kind(t) != EtcdErrors.Kind.NOT_EXECUTED) {
+                        mayHaveRunBefore = true;
+                    }
                     LOG.log(System.Logger.Level.DEBUG, () -> method.getBareMethodName() + " failed (" + t
                             + "), retrying");
-                    try {
-                        executor.schedule(this::attempt, delay, TimeUnit.NANOSECONDS);
-                        return;
-                    } catch (java.util.concurrent.RejectedExecutionException closing) {
-                        // fall through: the client is closing
-                    }
+                    executor.schedule(this::attempt, delay, TimeUnit.NANOSECONDS); // attempt() checks closed
+                    return;
                 }
             }
             boolean write = !idempotent;
