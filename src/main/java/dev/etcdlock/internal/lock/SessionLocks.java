@@ -147,8 +147,10 @@ public final class SessionLocks {
      * again by this session, whatever the outcome: a later attempt that finds it deletes it and gets a new token.
      */
     public CompletableFuture<Boolean> unlock(LockQueue.Held held) {
-        janitor.retire(held.key(), held.createRevision());
         return queue.release(held).whenComplete((ok, failure) -> {
+            // after the delete, not before: a replay guard must not take the key for nobody's while it is held;
+            // before the gate lets the next attempt in, which must not take this version over
+            janitor.retire(held.key(), held.createRevision());
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
             if (failure == null) {

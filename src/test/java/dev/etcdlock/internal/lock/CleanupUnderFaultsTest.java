@@ -126,26 +126,91 @@ class CleanupUnderFaultsTest {
     @Test
     void aLeftoverOfAnEndedHoldIsNeverTakenOverWithItsOldToken() throws Exception {
         String name = "/cleanup/token/";
-        QueuePolicy policy = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(2), bytes("2"),
-                theirs -> new IllegalStateException("disagree: " + theirs.toStringUtf8()));
+        QueuePolicy policy = semaphoreOfTwo(name);
         try (Engine engine = engineThrough(etcd.clientEndpoints())) {
             LockQueue queue = new LockQueue(engine);
             Lease lease = engine.leases().grant(Duration.ofSeconds(30)).join();
             KeyJanitor janitor = queue.janitor(lease);
-            LockQueue.Acquisition first = queue.acquisition(policy, lease, janitor);
-            first.start();
-            LockQueue.Held held = first.result().get(5, TimeUnit.SECONDS);
+            LockQueue.Held held = acquire(queue.acquisition(policy, lease, janitor));
             janitor.retire(held.key(), held.createRevision()); // the hold ended; its delete never reached etcd
             assertEquals(1, keys(name), "the leftover is there");
-            LockQueue.Acquisition second = queue.acquisition(policy, lease, janitor);
-            second.start();
-            LockQueue.Held again = second.result().get(5, TimeUnit.SECONDS);
+            LockQueue.Held again = acquire(queue.acquisition(policy, lease, janitor));
             assertEquals(held.key(), again.key());
             assertTrue(again.createRevision() > held.createRevision(),
                     "a new token " + again.createRevision() + ", not the old " + held.createRevision());
             assertEquals(1, keys(name), "the leftover was replaced");
             assertTrue(queue.release(again).get(5, TimeUnit.SECONDS));
         }
+    }
+
+    /**
+     * A late copy of an enqueue whose answer never came (a member executed it after the client gave up): for a
+     * recipe-valued key (a semaphore's count, an election's candidate) it carries the same value as every attempt,
+     * so only ownership tells it apart. Before, only nonce-valued keys were guarded and this ghost permit stayed for
+     * the session. The copy is made by writing the key with the session's lease, as the member would.
+     */
+    @Test
+    void aLateCopyOfARecipeValuedEnqueueIsRemovedWhileALiveAttemptKeepsItsKey() throws Exception {
+        String name = "/cleanup/replay/";
+        QueuePolicy policy = semaphoreOfTwo(name);
+        try (Engine engine = engineThrough(etcd.clientEndpoints())) {
+            LockQueue queue = new LockQueue(engine);
+            Lease lease = engine.leases().grant(Duration.ofSeconds(30)).join();
+            KeyJanitor janitor = queue.janitor(lease);
+            ByteString key = LockQueue.keyOf(bytes(name), lease.id());
+            engine.transport().executor().execute(() -> ReplayGuard.start(engine.kv(), engine.watches(),
+                    engine.transport().executor(), janitor, key, lease.id()));
+
+            LockQueue.Held held = acquire(queue.acquisition(policy, lease, janitor));
+            assertTrue(queue.release(held).get(5, TimeUnit.SECONDS), "the guard left the live attempt's key alone");
+            janitor.retire(held.key(), held.createRevision());
+
+            lateCopy(engine, key, lease);
+            Await.until(() -> keys(name) == 0, Duration.ofSeconds(5), () -> "the late copy is removed");
+        }
+    }
+
+    /**
+     * The client gives a lease up when no keep-alive answer came before it could expire, while etcd may still have
+     * it (here: the keep-alives reach etcd, their answers do not come back). Before, nothing revoked it, and its
+     * keys blocked their names until etcd expired it, a whole TTL after the last keep-alive etcd got.
+     */
+    @Test
+    void aLeaseLostOnlyInTheClientsViewIsRevokedSoItsKeysGoAtOnce() throws Exception {
+        String name = "/cleanup/lost-lease/";
+        try (TcpProxy proxy = TcpProxy.start(URI.create(etcd.clientEndpoints().get(0)));
+                Engine engine = engineThrough(List.of(proxy.endpoint()))) {
+            Lease lease = engine.leases().grant(Duration.ofSeconds(15)).join();
+            SessionLocks locks = new SessionLocks(new LockQueue(engine), lease);
+            locks.lock(QueuePolicy.mutex(bytes(name))).result().get(5, TimeUnit.SECONDS);
+            proxy.holdAnswers();
+            ExecutionException lost = assertThrows(ExecutionException.class,
+                    () -> lease.done().get(30, TimeUnit.SECONDS));
+            assertTrue(lost.getCause().getMessage().contains("no keep-alive answer"), lost.getCause().toString());
+            // etcd got a keep-alive about 5 s ago: it would keep the key some 10 s longer on its own
+            Await.until(() -> keys(name) == 0, Duration.ofSeconds(4), () -> "the lost lease is revoked");
+            proxy.pass();
+        }
+    }
+
+    private static void lateCopy(Engine engine, ByteString key, Lease lease) {
+        engine.kv().txn(dev.etcdlock.internal.proto.TxnRequest.newBuilder()
+                .addCompare(LockQueue.ownership(key, 0))
+                .addSuccess(dev.etcdlock.internal.proto.RequestOp.newBuilder().setRequestPut(
+                        dev.etcdlock.internal.proto.PutRequest.newBuilder().setKey(key).setValue(bytes("2"))
+                                .setLease(lease.id())))
+                .build()).join();
+    }
+
+    /** A semaphore's policy: every key carries the count, the value every attempt writes. */
+    private static QueuePolicy semaphoreOfTwo(String name) {
+        return new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(2), bytes("2"),
+                theirs -> new IllegalStateException("disagree: " + theirs.toStringUtf8()));
+    }
+
+    private static LockQueue.Held acquire(LockQueue.Acquisition attempt) throws Exception {
+        attempt.start();
+        return attempt.result().get(5, TimeUnit.SECONDS);
     }
 
     private static ByteString bytes(String s) {
