@@ -244,7 +244,7 @@ public final class Election {
     }
 
     private Leadership elected(LockQueue.Held held, String value) {
-        return Leadership.elected(name, locks, engine.kv(), observer, held, value);
+        return Leadership.elected(name, locks, engine.kv(), held, value);
     }
 
     @Override

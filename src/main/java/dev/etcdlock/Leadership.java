@@ -3,7 +3,6 @@ package dev.etcdlock;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.kv.Kv;
 import dev.etcdlock.internal.lock.LockQueue;
-import dev.etcdlock.internal.lock.QueueObserver;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.proto.PutRequest;
 import dev.etcdlock.internal.proto.RequestOp;
@@ -49,8 +48,8 @@ public final class Leadership implements AutoCloseable {
     private final AtomicBoolean released = new AtomicBoolean();
     private final AtomicBoolean resignCalled = new AtomicBoolean();
     private volatile String value;
-    private volatile Runnable stopLeaseListener;
-    private volatile Runnable stopKeyWatch;
+    /** Stops the lease listener and the key watch; null until they are set up. */
+    private volatile Runnable stopListeners;
 
     private Leadership(String name, SessionLocks locks, Kv kv, LockQueue.Held held, String value) {
         this.name = name;
@@ -61,11 +60,10 @@ public final class Leadership implements AutoCloseable {
     }
 
     /** A term just won: from now on it hears of the lease's end and of its key's deletion. */
-    static Leadership elected(String name, SessionLocks locks, Kv kv, QueueObserver observer, LockQueue.Held held,
+    static Leadership elected(String name, SessionLocks locks, Kv kv, LockQueue.Held held,
             String value) {
         Leadership term = new Leadership(name, locks, kv, held, value);
-        term.stopLeaseListener = locks.whenLeaseEnds(term::leaseEnded);
-        term.stopKeyWatch = observer.watchHeld(held, term::keyDeleted);
+        term.stopListeners = locks.listenWhileHeld(held, term::leaseEnded, term::keyDeleted);
         if (term.end.get() != null) { // ended while the listeners were being set up
             term.stopListening();
         }
@@ -320,13 +318,9 @@ public final class Leadership implements AutoCloseable {
     }
 
     private void stopListening() {
-        Runnable lease = stopLeaseListener;
-        if (lease != null) {
-            lease.run();
-        }
-        Runnable watch = stopKeyWatch;
-        if (watch != null) {
-            watch.run();
+        Runnable stop = stopListeners;
+        if (stop != null) {
+            stop.run();
         }
     }
 

@@ -42,8 +42,8 @@ public final class LockHandle implements AutoCloseable {
     private final AtomicBoolean unlockCalled = new AtomicBoolean();
     /** Set before LOST when the loss was the key seen deleted (not the lease): then no unlock can undo it. */
     private volatile boolean keySeenDeleted;
-    private volatile Runnable stopLeaseListener;
-    private volatile Runnable stopKeyWatch;
+    /** Stops the lease listener and the key watch; null until they are set up. */
+    private volatile Runnable stopListeners;
 
     private enum State { HELD, RELEASED, LOST, ENDED }
 
@@ -56,8 +56,7 @@ public final class LockHandle implements AutoCloseable {
     /** A lock just acquired: from now on it hears of the lease's end and of its key's deletion. */
     static LockHandle acquired(String name, SessionLocks locks, LockQueue.Held held) {
         LockHandle handle = new LockHandle(name, locks, held);
-        handle.stopLeaseListener = locks.whenLeaseEnds(handle::leaseEnded);
-        handle.stopKeyWatch = locks.watchHeld(held, handle::keyDeleted);
+        handle.stopListeners = locks.listenWhileHeld(held, handle::leaseEnded, handle::keyDeleted);
         if (handle.state.get() != State.HELD) { // ended while the listeners were being set up
             handle.stopListening();
         }
@@ -302,13 +301,9 @@ public final class LockHandle implements AutoCloseable {
     }
 
     private void stopListening() {
-        Runnable lease = stopLeaseListener;
-        if (lease != null) {
-            lease.run();
-        }
-        Runnable watch = stopKeyWatch;
-        if (watch != null) {
-            watch.run();
+        Runnable stop = stopListeners;
+        if (stop != null) {
+            stop.run();
         }
     }
 

@@ -181,6 +181,20 @@ public final class SessionLocks {
         return queue.leaseExists(lease.id());
     }
 
+    /**
+     * What every holder listens to: {@code leaseEnded} once when the session's lease ends (as
+     * {@link #whenLeaseEnds}), {@code keyGone} once when the held key is deleted (as {@link #watchHeld}). The
+     * returned action stops both. Any thread.
+     */
+    public Runnable listenWhileHeld(LockQueue.Held held, Consumer<Throwable> leaseEnded, Runnable keyGone) {
+        Runnable stopLease = whenLeaseEnds(leaseEnded);
+        Runnable stopWatch = watchHeld(held, keyGone);
+        return () -> {
+            stopLease.run();
+            stopWatch.run();
+        };
+    }
+
     /** Keys whose delete is being retried, for tests. */
     int cleanupsPending() {
         return janitor.pending();
