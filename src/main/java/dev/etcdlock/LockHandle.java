@@ -235,10 +235,13 @@ public final class LockHandle implements AutoCloseable {
         throw notHeld(lease);
     }
 
-    /** After the owner's unlock: lost() completes normally unless a loss or close completed it first. */
+    /**
+     * After the owner's unlock: lost() completes normally unless a loss or close completed it first. On the caller's
+     * thread (never one of the client's), so that lost() is done once unlock() returns.
+     */
     private void settleLost() {
         if (state.get() != State.LOST && !lost.isDone()) { // a loss fails it: never settle over that
-            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
+            lost.settle(null);
         }
     }
 

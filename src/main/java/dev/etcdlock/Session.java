@@ -36,13 +36,15 @@ public final class Session implements AutoCloseable {
         this.locks = locks;
         this.lease = locks.lease();
         // handed to the common pool: user actions on it must never run on, or block, etcd-lock's I/O threads
-        lease.done().whenCompleteAsync((v, failure) -> {
-            if (failure != null) {
-                lost.fail(EtcdErrors.unwrap(failure));
-            } else {
-                lost.settle(null);
-            }
-        }, ForkJoinPool.commonPool());
+        lease.done().whenCompleteAsync((v, failure) -> settleLost(failure), ForkJoinPool.commonPool());
+    }
+
+    private void settleLost(Throwable failure) {
+        if (failure != null) {
+            lost.fail(EtcdErrors.unwrap(failure));
+        } else {
+            lost.settle(null);
+        }
     }
 
     /**
@@ -188,6 +190,10 @@ public final class Session implements AutoCloseable {
                 engine.leases().revoke(lease).join();
             } catch (RuntimeException e) {
                 throw EtcdErrors.toException(e, "revoking the session's lease", true);
+            } finally {
+                // the common pool may not have run the callback yet: a caller looking at lost() after close() must
+                // see it done, and the lease has ended here by now (revoked, or lost before)
+                lease.done().whenComplete((v, failure) -> settleLost(failure));
             }
         }
     }
