@@ -136,8 +136,9 @@ public final class Leadership implements AutoCloseable {
      * when the client finds the session's lease lost (etcd answered a keep-alive with "gone", or did not answer
      * before the lease could expire), {@link LockNotHeldException} when it sees the leader key deleted (the lease
      * revoked or expired in etcd, or the key deleted by somebody else) or a proclaim found it gone. Completes on the
-     * common {@link ForkJoinPool}, so dependent actions may block. After a loss, {@link #close()} the handle to let
-     * this session campaign on the name again.
+     * common {@link ForkJoinPool}, or on the thread of the {@code resign()} that ends the term (done when it
+     * returns), never on the client's I/O threads, so dependent actions may block. After a loss, {@link #close()}
+     * the handle to let this session campaign on the name again.
      *
      * @return the term's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
      *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
@@ -225,17 +226,17 @@ public final class Leadership implements AutoCloseable {
         try {
             deleted = release();
         } catch (RuntimeException e) {
-            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
+            lost.settle(null); // on the caller's thread: done once resign() returns
             throw EtcdErrors.toException(e, "resign from election " + name, true);
         }
         if (deleted) {
-            ForkJoinPool.commonPool().execute(() -> lost.settle(null));
+            lost.settle(null); // on the caller's thread: done once resign() returns
             return;
         }
         LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                 + ", fencing token " + fencingToken() + ") was lost before the resign: the session's lease expired or "
                 + "was revoked, or somebody deleted the key, and someone else may have led meanwhile");
-        ForkJoinPool.commonPool().execute(() -> lost.fail(gone));
+        lost.fail(gone);
         throw gone;
     }
 

@@ -122,7 +122,8 @@ public final class LockHandle implements AutoCloseable {
      * came first: {@link LockNotHeldException} when the client sees the key deleted (the lease revoked or expired in
      * etcd, or the key deleted by somebody else), {@link LeaseLostException} when it finds the session's lease lost
      * (etcd answered a keep-alive with "gone", or did not answer before the lease could expire). Completes on the
-     * common {@link ForkJoinPool}, so dependent actions may block. Stop the work the lock protects there; still
+     * common {@link ForkJoinPool}, or on the thread of the {@code unlock()}/{@code close()} that ends the hold
+     * (done when it returns), never on the client's I/O threads, so dependent actions may block. Stop the work the lock protects there; still
      * {@link #close()} the handle to let this session's next caller of the name in.
      *
      * @return the hold's one future, the same on every call; polling {@code isDone()} costs nothing. It is

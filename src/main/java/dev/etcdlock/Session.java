@@ -157,7 +157,8 @@ public final class Session implements AutoCloseable {
     /**
      * Completes normally when the session is closed, exceptionally with {@link LeaseLostException} when its lease
      * is lost (see <a href="package-summary.html#lease-lost">what "lease lost" means</a>). Closing the client
-     * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, so dependent actions may
+     * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, or on the thread of the
+     * session's {@code close()} (done when it returns), never on the client's I/O threads, so dependent actions may
      * block. A lease lost before the session was closed keeps the exceptional completion.
      *
      * @return the session's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
