@@ -80,12 +80,12 @@ public final class TcpProxy implements AutoCloseable {
     private volatile long delayNanos;
     private volatile boolean closed;
 
-    private TcpProxy(String targetHost, int targetPort) throws IOException {
+    private TcpProxy(InetSocketAddress listenOn, String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
         this.targetPort = targetPort;
         this.listener = new ServerSocket();
         listener.setReuseAddress(true);
-        listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
+        listener.bind(listenOn, 128);
         this.port = listener.getLocalPort();
         this.acceptor = newThread("accept", this::acceptLoop);
         acceptor.start();
@@ -98,10 +98,25 @@ public final class TcpProxy implements AutoCloseable {
             throw new IllegalArgumentException("target port out of range: " + targetPort);
         }
         try {
-            return new TcpProxy(targetHost, targetPort);
+            return new TcpProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), targetHost, targetPort);
         } catch (IOException e) {
             throw new UncheckedIOException("could not listen on 127.0.0.1 for a proxy to " + targetHost + ":"
                     + targetPort, e);
+        }
+    }
+
+    /**
+     * A proxy listening on {@code listenOn} (a loopback address other than 127.0.0.1 stands for a member that moved;
+     * port 0 for an ephemeral one) to an etcd client URL.
+     */
+    public static TcpProxy startAt(InetSocketAddress listenOn, URI etcdClientEndpoint) {
+        if (!listenOn.getAddress().isLoopbackAddress()) {
+            throw new IllegalArgumentException("tests listen on loopback only, not " + listenOn);
+        }
+        try {
+            return new TcpProxy(listenOn, etcdClientEndpoint.getHost(), etcdClientEndpoint.getPort());
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not listen on " + listenOn, e);
         }
     }
 
@@ -120,7 +135,7 @@ public final class TcpProxy implements AutoCloseable {
 
     /** {@code http://127.0.0.1:<port>}, to give a client instead of the target's endpoint. */
     public String endpoint() {
-        return "http://127.0.0.1:" + port;
+        return "http://" + listener.getInetAddress().getHostAddress() + ":" + port;
     }
 
     /** Normal forwarding; ends a hang (held bytes go out in order), a delay or a refuse. */

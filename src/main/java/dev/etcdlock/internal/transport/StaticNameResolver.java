@@ -14,13 +14,17 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Hands gRPC the configured members, one address group each, so its round-robin balancer can skip a member that
  * is down and spread new streams over the rest. Host names are resolved when the client is built, so an unknown
- * host fails at once with a message instead of as a connect timeout.
+ * host fails at once with a message instead of as a connect timeout; and again when gRPC asks (a connection to a
+ * member failed: {@link #refresh()}) and every {@link #RESOLVE_AGAIN_EVERY}, because members move (a Kubernetes pod
+ * that is rescheduled keeps its name and gets a new address). A name that no longer resolves keeps its last
+ * addresses. IP literals are never looked up.
  *
  * <p>A member that is frozen or cut off with its connections open looks healthy to gRPC until its keepalive gives
  * up (15 s). {@link #bench} takes such a member out of the list for a while, which makes round robin stop sending it
@@ -32,15 +36,28 @@ final class StaticNameResolver extends NameResolver {
     static final String SCHEME = "etcd-lock";
     private static final System.Logger LOG = System.getLogger(StaticNameResolver.class.getName());
 
+    static final Duration RESOLVE_AGAIN_EVERY = Duration.ofSeconds(30);
+    /** gRPC asks on every failed connection attempt: while a member is down, look its name up at most this often. */
+    private static final Duration RESOLVE_AT_MOST_EVERY = Duration.ofSeconds(5);
+
     private final String authority;
-    private final List<EquivalentAddressGroup> groups;
-    private final Set<Integer> benched = new HashSet<>(); // in the channel's synchronization context
+    private final List<Endpoint> endpoints;
+    private final boolean hasHostNames;
+    // from here on in the channel's synchronization context
+    private List<EquivalentAddressGroup> groups;
+    private final Set<Integer> benched = new HashSet<>();
     private volatile SynchronizationContext sync;
     private volatile ScheduledExecutorService timer;
+    private volatile Executor offload;
     private Listener2 listener;
+    private boolean resolving;
+    private long lastResolvedNanos = System.nanoTime();
+    private SynchronizationContext.ScheduledHandle periodic;
 
-    private StaticNameResolver(String authority, List<EquivalentAddressGroup> groups) {
-        this.authority = authority;
+    private StaticNameResolver(List<Endpoint> endpoints, List<EquivalentAddressGroup> groups) {
+        this.authority = endpoints.get(0).authority();
+        this.endpoints = List.copyOf(endpoints);
+        this.hasHostNames = endpoints.stream().anyMatch(e -> !isIpLiteral(e.host()));
         this.groups = groups;
     }
 
@@ -56,6 +73,7 @@ final class StaticNameResolver extends NameResolver {
         public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
             resolver.sync = args.getSynchronizationContext();
             resolver.timer = args.getScheduledExecutorService();
+            resolver.offload = args.getOffloadExecutor();
             return resolver;
         }
 
@@ -79,20 +97,27 @@ final class StaticNameResolver extends NameResolver {
     static Factory factory(List<Endpoint> endpoints) {
         List<EquivalentAddressGroup> groups = new ArrayList<>();
         for (Endpoint endpoint : endpoints) {
-            InetAddress[] addresses;
             try {
-                addresses = InetAddress.getAllByName(endpoint.host());
+                groups.add(resolve(endpoint));
             } catch (UnknownHostException e) {
                 throw new IllegalArgumentException("bad etcd endpoint '" + endpoint + "': unknown host '"
                         + endpoint.host() + "'", e);
             }
-            List<SocketAddress> socketAddresses = new ArrayList<>();
-            for (InetAddress address : addresses) {
-                socketAddresses.add(new InetSocketAddress(address, endpoint.port()));
-            }
-            groups.add(new EquivalentAddressGroup(socketAddresses));
         }
-        return new Factory(new StaticNameResolver(endpoints.get(0).authority(), List.copyOf(groups)));
+        return new Factory(new StaticNameResolver(endpoints, List.copyOf(groups)));
+    }
+
+    private static EquivalentAddressGroup resolve(Endpoint endpoint) throws UnknownHostException {
+        List<SocketAddress> socketAddresses = new ArrayList<>();
+        for (InetAddress address : InetAddress.getAllByName(endpoint.host())) {
+            socketAddresses.add(new InetSocketAddress(address, endpoint.port()));
+        }
+        return new EquivalentAddressGroup(socketAddresses);
+    }
+
+    /** IPv4 dotted quads and IPv6 literals (the only hosts with a colon): nothing to look up. */
+    static boolean isIpLiteral(String host) {
+        return host.indexOf(':') >= 0 || host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
     @Override
@@ -104,11 +129,67 @@ final class StaticNameResolver extends NameResolver {
     public void start(Listener2 listener) {
         this.listener = listener;
         publish();
+        if (hasHostNames) {
+            periodic = sync.scheduleWithFixedDelay(() -> resolveAgain(true), RESOLVE_AGAIN_EVERY.toNanos(),
+                    RESOLVE_AGAIN_EVERY.toNanos(), TimeUnit.NANOSECONDS, timer);
+        }
+    }
+
+    /** gRPC's request after a connection failed: the member may have moved. */
+    @Override
+    public void refresh() {
+        resolveAgain(false);
     }
 
     @Override
     public void shutdown() {
         listener = null;
+        if (periodic != null) {
+            periodic.cancel();
+            periodic = null;
+        }
+    }
+
+    /** Looks the names up off the channel's threads (a lookup blocks) and publishes what changed. */
+    private void resolveAgain(boolean scheduled) {
+        long now = System.nanoTime();
+        if (!hasHostNames || listener == null || resolving
+                || (!scheduled && now - lastResolvedNanos < RESOLVE_AT_MOST_EVERY.toNanos())) {
+            return;
+        }
+        resolving = true;
+        lastResolvedNanos = now;
+        List<EquivalentAddressGroup> before = groups;
+        Runnable lookup = () -> {
+            List<EquivalentAddressGroup> fresh = new ArrayList<>();
+            for (int i = 0; i < endpoints.size(); i++) {
+                Endpoint endpoint = endpoints.get(i);
+                try {
+                    fresh.add(isIpLiteral(endpoint.host()) ? before.get(i) : resolve(endpoint));
+                } catch (UnknownHostException | RuntimeException e) {
+                    EquivalentAddressGroup last = before.get(i);
+                    LOG.log(System.Logger.Level.WARNING, () -> "etcd member " + endpoint + " does not resolve any "
+                            + "more (" + e + "); keeping its last addresses " + last.getAddresses());
+                    fresh.add(last);
+                }
+            }
+            sync.execute(() -> {
+                resolving = false;
+                if (!fresh.equals(groups) && listener != null) {
+                    LOG.log(System.Logger.Level.INFO, () -> "etcd members resolve to new addresses: " + fresh);
+                    groups = List.copyOf(fresh);
+                    publish();
+                }
+            });
+        };
+        Executor executor = offload;
+        if (executor != null) {
+            executor.execute(lookup);
+        } else {
+            Thread t = new Thread(lookup, "etcd-lock-resolve");
+            t.setDaemon(true);
+            t.start();
+        }
     }
 
     private void bench(SocketAddress address, Duration duration) {
