@@ -298,13 +298,33 @@ public final class Leadership implements AutoCloseable {
                 LeaseLostException ? cause.getMessage() : cause.toString())));
     }
 
+    /**
+     * The key's delete event: the term is over from now on; lost() says why once one more round trip tells whether
+     * the lease went too (revoked or expired in etcd, which deletes its keys before a keep-alive could say so) or only
+     * the key. Not after a resign (its own delete is a release) or the session's close.
+     */
     private void keyDeleted() {
-        LockNotHeldException why = new LockNotHeldException("leadership of " + name + " ended: its key " + key()
-                + " (fencing token " + fencingToken() + ") was deleted, by the expiry or revocation of the session's "
-                + "lease or by somebody else");
-        if (lose(why)) {
-            locks.lost(held, why); // not after a resign: its own delete is a release
+        if (locks.lease().endedByOwner()) { // the close's revoke: its callback may come after this event
+            leaseEnded(null);
+            return;
         }
+        LockNotHeldException deleted = new LockNotHeldException("leadership of " + name + " ended: its key " + key()
+                + " (fencing token " + fencingToken() + ") was deleted");
+        if (!end.compareAndSet(null, deleted)) {
+            return;
+        }
+        stopListening();
+        locks.leaseExists().whenComplete((exists, failure) -> {
+            EtcdLockException why = Boolean.FALSE.equals(exists)
+                    ? new LeaseLostException(locks.lease().id(), "leadership of " + name + " ended: the session's "
+                            + "lease " + Long.toHexString(locks.lease().id()) + " was revoked or expired in etcd, "
+                            + "which deleted its key " + key() + " (fencing token " + fencingToken() + ")")
+                    : new LockNotHeldException(deleted.getMessage() + (exists == null ? ", by the expiry or "
+                            + "revocation of the session's lease or by somebody else" : " by somebody else"));
+            LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
+            ForkJoinPool.commonPool().execute(() -> lost.fail(why));
+            locks.lost(held, why);
+        });
     }
 
     /** Ends the term as lost, once, and tells at once: any thread, including the client's I/O threads. */

@@ -53,9 +53,34 @@ class HolderHearsOfItsLossAtOnceTest extends OneEtcdOneClient {
         Session session = client.newSession(); // default TTL: 60 s, keep-alives every 20 s
         LockHandle handle = session.mutex("/hears-loss/revoked").lock();
         revokeLease(session.leaseId());
-        assertThrows(ExecutionException.class, () -> handle.lost().get(AT_ONCE.toSeconds(), TimeUnit.SECONDS));
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> handle.lost().get(AT_ONCE.toSeconds(), TimeUnit.SECONDS));
+        assertInstanceOf(LeaseLostException.class, e.getCause(), "the lease is named as the cause");
         assertFalse(handle.isHeld());
         session.close();
+    }
+
+    /** The same for a term: the cause named after one LeaseTimeToLive, as for the locks. */
+    @Test
+    void aLeaderHearsWhetherItsLeaseOrOnlyItsKeyWent() throws Exception {
+        try (Session session = client.newSession()) {
+            Leadership term = session.election("/hears-loss/election").campaign("a");
+            client.txn().delete(term.key()).commit();
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> term.lost().get(AT_ONCE.toSeconds(), TimeUnit.SECONDS));
+            assertInstanceOf(LockNotHeldException.class, e.getCause());
+            assertTrue(e.getCause().getMessage().contains("by somebody else"), e.getCause().getMessage());
+            assertFalse(term.isHeld());
+            term.close();
+        }
+        Session revoked = client.newSession();
+        Leadership term = revoked.election("/hears-loss/election").campaign("b");
+        revokeLease(revoked.leaseId());
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> term.lost().get(AT_ONCE.toSeconds(), TimeUnit.SECONDS));
+        assertInstanceOf(LeaseLostException.class, e.getCause(), e.getCause().toString());
+        assertFalse(term.isHeld());
+        revoked.close();
     }
 
     @Test
