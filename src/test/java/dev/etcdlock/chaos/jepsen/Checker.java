@@ -22,7 +22,11 @@ import java.util.Map;
  *       {@code lock()} returned after the previous one sent its write (its key had to be gone first, and that
  *       happened after the write was applied);
  *   <li>a worker frozen past its TTL while holding, with no cluster fault at the same time, did not write: it saw
- *       its lock as lost or etcd rejected the write.
+ *       its lock as lost or etcd rejected the write;
+ *   <li>for every workload (the semaphore's two permits, the election's one term, the mutex): no more holders at
+ *       once than it allows, among the clean holds, those whose release deleted the key (so it was theirs from
+ *       before lock() returned until after the release began) and that heard of no loss. A hold that was lost may
+ *       rightly have overlapped its successor (a frozen holder learns late), so it is left out.
  * </ul>
  */
 final class Checker {
@@ -106,6 +110,10 @@ final class Checker {
             violations.add(history.events.get("error") + " unexpected exceptions in workers (see their histories)");
         }
 
+        for (Workload w : Workload.values()) {
+            tooManyHolders(history.of(w), w, violations);
+        }
+
         long pausedHolders = 0;
         long sawLoss = 0;
         for (Pause p : pauses) {
@@ -131,5 +139,24 @@ final class Checker {
         return new Result(violations, history.acquisitions().size(), history.okWrites().size(),
                 history.count("rejected"), history.indeterminateWrites().size(), history.appliedInDoubt().size(),
                 history.count("failed"), pausedHolders, sawLoss, history.events);
+    }
+
+    /** A sweep over the clean holds in the order their lock() returned, keeping those not yet released. */
+    private static void tooManyHolders(List<History.Op> ops, Workload workload, List<String> violations) {
+        List<History.Op> clean = ops.stream().filter(History.Op::cleanHold)
+                .sorted(Comparator.comparingLong(o -> o.acquiredMicros)).toList();
+        java.util.PriorityQueue<History.Op> holding = new java.util.PriorityQueue<>(
+                Comparator.comparingLong(o -> o.releaseMicros));
+        int reported = 0;
+        for (History.Op h : clean) {
+            while (!holding.isEmpty() && holding.peek().releaseMicros <= h.acquiredMicros) {
+                holding.poll();
+            }
+            if (holding.size() >= workload.holders && reported++ < 20) {
+                violations.add("too many holders of the " + workload.tag() + " (" + workload.holders + " allowed): "
+                        + h + " acquired while " + holding + " held");
+            }
+            holding.add(h);
+        }
     }
 }

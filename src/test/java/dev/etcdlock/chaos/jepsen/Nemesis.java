@@ -6,6 +6,10 @@ import dev.etcdlock.EtcdTestCluster;
 import dev.etcdlock.chaos.TcpProxy;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.local.LocalEtcdCluster;
+import dev.etcdlock.internal.proto.DeleteRangeRequest;
+import dev.etcdlock.internal.proto.KeyValue;
+import dev.etcdlock.internal.proto.LeaseGrpc;
+import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import dev.etcdlock.internal.proto.RangeRequest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,12 +26,23 @@ final class Nemesis {
     enum Fault {
         KILL_LEADER, KILL_MEMBER, PAUSE_MEMBER, PAUSE_WORKER, PAUSE_HOLDER, CRASH_WORKER, PROXY_HANG, PROXY_DROP,
         PROXY_DELAY,
-        COMPACT_WHILE_WAITING, QUORUM_LOSS, RESTART_CLUSTER, PAUSE_WORKER_DURING_LEADER_KILL;
+        COMPACT_WHILE_WAITING, QUORUM_LOSS, RESTART_CLUSTER, PAUSE_WORKER_DURING_LEADER_KILL,
+        /** Every member down for 5 to 15 s: longer than the workers' request timeout (4 s) and their TTL. */
+        ALL_DOWN,
+        /** A holder's lease revoked from outside (an admin's {@code etcdctl lease revoke}). */
+        REVOKE_HOLDER_LEASE,
+        /** A holder's key deleted from outside ({@code etcdctl del}). */
+        DELETE_HOLDER_KEY;
 
         /** Whether the fault touches etcd or the network, which can stretch or renew leases. */
         boolean touchesCluster() {
-            return this != PAUSE_WORKER && this != PAUSE_HOLDER && this != CRASH_WORKER;
+            return this != PAUSE_WORKER && this != PAUSE_HOLDER && this != CRASH_WORKER
+                    && this != REVOKE_HOLDER_LEASE && this != DELETE_HOLDER_KEY;
         }
+    }
+
+    /** A holder struck from outside at {@code micros} (just before the revoke or delete was sent). */
+    record Strike(int worker, Workload workload, long op, Fault fault, String key, long micros) {
     }
 
     record Window(Fault fault, String target, long startMicros, long endMicros) {
@@ -46,6 +61,7 @@ final class Nemesis {
     private final Random random;
     private final List<Window> windows = new ArrayList<>();
     private final List<Checker.Pause> pauses = new ArrayList<>();
+    private final List<Strike> strikes = new ArrayList<>();
 
     Nemesis(LocalEtcdCluster cluster, List<TcpProxy> proxies, WorkerProcesses workers, Engine admin, Duration ttl,
             long workerSeconds, Random random) {
@@ -60,6 +76,10 @@ final class Nemesis {
 
     List<Window> windows() {
         return windows;
+    }
+
+    List<Strike> strikes() {
+        return strikes;
     }
 
     List<Checker.Pause> pauses() {
@@ -157,6 +177,18 @@ final class Nemesis {
                 String killed = killAndRestart(leader());
                 yield pause.get() + " + " + killed;
             }
+            case ALL_DOWN -> {
+                List<Integer> all = new ArrayList<>();
+                for (int i = 0; i < cluster.size(); i++) {
+                    cluster.kill(i);
+                    all.add(i);
+                }
+                Duration outage = Duration.ofMillis(5_000 + random.nextInt(10_001));
+                sleep(outage);
+                restart(all);
+                yield "all members for " + outage.toMillis() + " ms";
+            }
+            case REVOKE_HOLDER_LEASE, DELETE_HOLDER_KEY -> strikeHolder(fault);
         };
         windows.add(new Window(fault, target, start, LockWorker.now()));
     }
@@ -173,8 +205,11 @@ final class Nemesis {
         double elections = leaderChanges();
         long start = LockWorker.now();
         workers.pause(w);
-        sleep(ttl.plusSeconds(3));
-        workers.resume(w);
+        try {
+            sleep(ttl.plusSeconds(3));
+        } finally {
+            workers.resume(w); // never leave a worker frozen, whatever happens here
+        }
         pauses.add(new Checker.Pause(w, start, LockWorker.now(), leaderChanges() == elections));
         return "worker " + w;
     }
@@ -204,12 +239,55 @@ final class Nemesis {
         if (!workers.freezeWhileHolding(w, Duration.ofSeconds(15))) {
             return "worker " + w + " (did not get the lock in 15 s; not frozen)";
         }
-        double elections = leaderChanges();
         long start = LockWorker.now();
-        sleep(ttl.plusSeconds(3));
-        workers.resume(w);
+        double elections;
+        try {
+            elections = leaderChanges();
+            sleep(ttl.plusSeconds(3));
+        } finally {
+            workers.resume(w); // never leave a worker frozen, whatever happens here
+        }
         pauses.add(new Checker.Pause(w, start, LockWorker.now(), leaderChanges() == elections));
         return "worker " + w + " holding";
+    }
+
+    /**
+     * Asks a worker to hold on to its next hold of a random workload until it hears of the loss, then revokes that
+     * hold's lease or deletes its key from outside; the checker wants the loss reported within a bound.
+     */
+    private String strikeHolder(Fault fault) throws Exception {
+        Workload workload = Workload.values()[random.nextInt(Workload.values().length)];
+        List<Integer> alive = workers.alive();
+        int w = alive.get(random.nextInt(alive.size()));
+        String holding = workers.holdUntilLost(w, workload, Duration.ofSeconds(15)).orElse(null);
+        if (holding == null) {
+            return workload.tag() + " worker " + w + " (did not hold in 15 s; not struck)";
+        }
+        long op = Long.parseLong(holding.substring(0, holding.indexOf(' ')));
+        String key = holding.substring(holding.indexOf(' ') + 1);
+        ByteString k = ByteString.copyFromUtf8(key);
+        if (fault == Fault.REVOKE_HOLDER_LEASE) {
+            List<KeyValue> kvs = admin.kv().range(RangeRequest.newBuilder().setKey(k).build())
+                    .get(10, TimeUnit.SECONDS).getKvsList();
+            if (kvs.isEmpty()) {
+                return workload.tag() + " worker " + w + " (its key " + key + " was gone already; not struck)";
+            }
+            long lease = kvs.get(0).getLease();
+            long micros = LockWorker.now();
+            admin.transport().call(LeaseGrpc.getLeaseRevokeMethod(), LeaseRevokeRequest.newBuilder().setID(lease)
+                    .build(), true).get(10, TimeUnit.SECONDS);
+            strikes.add(new Strike(w, workload, op, fault, key, micros));
+        } else {
+            long micros = LockWorker.now();
+            long deleted = admin.kv().delete(DeleteRangeRequest.newBuilder().setKey(k).build())
+                    .get(10, TimeUnit.SECONDS).getDeleted();
+            if (deleted == 0) {
+                return workload.tag() + " worker " + w + " (its key " + key + " was gone already; not struck)";
+            }
+            strikes.add(new Strike(w, workload, op, fault, key, micros));
+        }
+        sleep(Duration.ofSeconds(1)); // the holder hears of it, releases and goes on inside the window
+        return workload.tag() + " worker " + w + " " + key;
     }
 
     private int leader() {

@@ -8,13 +8,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /** The worker JVMs of one run: started with the test's classpath, frozen, killed, and always stopped at the end. */
 final class WorkerProcesses implements AutoCloseable {
     private final Path dir;
-    private final List<String> workerArgs; // endpoints, lock, counter, ttl
+    private final List<String> workerArgs; // endpoints, counter, ttl
     private final Map<Integer, Process> running = new ConcurrentHashMap<>();
     private final java.util.Set<Integer> killed = ConcurrentHashMap.newKeySet();
     // a build killed mid-run must not leave frozen or running worker JVMs behind
@@ -22,10 +23,9 @@ final class WorkerProcesses implements AutoCloseable {
     private final List<Path> histories = new ArrayList<>();
     private int nextId = 1;
 
-    WorkerProcesses(Path dir, List<String> endpoints, String lockName, String counterKey, Duration ttl) {
+    WorkerProcesses(Path dir, List<String> endpoints, String counterKey, Duration ttl) {
         this.dir = dir;
-        this.workerArgs = List.of(String.join(",", endpoints), lockName, counterKey,
-                Long.toString(ttl.toSeconds()));
+        this.workerArgs = List.of(String.join(",", endpoints), counterKey, Long.toString(ttl.toSeconds()));
         Runtime.getRuntime().addShutdownHook(reaper);
     }
 
@@ -45,7 +45,7 @@ final class WorkerProcesses implements AutoCloseable {
         int id = nextId++;
         Path history = dir.resolve("worker-" + id + ".history");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                .toString(), "-Xmx128m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), LockWorker.class.getName()));
         command.addAll(workerArgs);
         command.addAll(List.of(Integer.toString(id), history.toString(), Long.toString(seconds)));
@@ -106,6 +106,50 @@ final class WorkerProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks the worker to hold on to its next hold of {@code workload} until it hears of its loss, and waits until it
+     * holds; returns its operation number and the key it holds ("op key"), or nothing if it did not get one within
+     * {@code timeout} (the request is then withdrawn).
+     */
+    Optional<String> holdUntilLost(int id, Workload workload, Duration timeout) {
+        Path request = LockWorker.strikeRequest(dir, id, workload);
+        Path target = LockWorker.strikeTarget(dir, id, workload);
+        try {
+            // a request taken too late by the last strike, and its answer, must not be read as this one's
+            Files.deleteIfExists(request);
+            Files.deleteIfExists(target);
+            Files.createFile(request);
+            if (!appears(target, timeout)) {
+                if (Files.deleteIfExists(request)) {
+                    return Optional.empty(); // withdrawn before the worker saw it
+                }
+                // taken at the last moment: the worker holds now and tells in a moment
+                if (!appears(target, Duration.ofSeconds(5))) {
+                    return Optional.empty();
+                }
+            }
+            String key = Files.readString(target);
+            Files.delete(target);
+            return Optional.of(key);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    private static boolean appears(Path file, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!Files.exists(file)) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
     private void awaitStopped(int id) throws IOException, InterruptedException {
         Process p = running.get(id);
         while (p.isAlive() && !isStopped(p.pid())) {
@@ -153,12 +197,34 @@ final class WorkerProcesses implements AutoCloseable {
         for (Map.Entry<Integer, Process> e : running.entrySet()) {
             long left = Math.max(0, deadline - System.nanoTime());
             if (!await(e.getValue(), Duration.ofNanos(left))) {
+                threadDump(e.getKey(), e.getValue());
                 killed.add(e.getKey());
                 e.getValue().destroyForcibly();
                 await(e.getValue(), Duration.ofSeconds(10));
             }
         }
         return killed;
+    }
+
+    /** What a hung worker was doing, into its log: the one clue a hang leaves. */
+    private void threadDump(int id, Process p) {
+        try {
+            if (isStopped(p.pid())) {
+                System.out.println("jepsen: worker " + id + " is stopped (SIGSTOP), no thread dump");
+                return;
+            }
+            Process jstack = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jstack").toString(),
+                    Long.toString(p.pid())).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("worker-" + id + ".log").toFile()))
+                    .start();
+            if (!jstack.waitFor(30, TimeUnit.SECONDS)) {
+                jstack.destroyForcibly();
+            }
+        } catch (IOException e) {
+            System.out.println("jepsen: no thread dump of worker " + id + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static boolean await(Process p, Duration timeout) {
