@@ -140,7 +140,9 @@ public final class SerialContext implements Executor {
                 while ((task = tasks.poll()) != null) {
                     try {
                         task.run();
-                    } catch (RuntimeException e) {
+                    } catch (Throwable e) {
+                        // as grpc's SynchronizationContext: a task that throws, even an Error, must not leave the
+                        // tasks behind it queued until some later execute() drains them
                         LOG.log(System.Logger.Level.ERROR, "etcd-lock task failed", e);
                     }
                 }

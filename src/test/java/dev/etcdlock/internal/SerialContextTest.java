@@ -29,6 +29,22 @@ class SerialContextTest {
         assertFalse(context.inContext());
     }
 
+    /** Before, an Error left the tasks queued behind it until another execute() came, perhaps never. */
+    @Test
+    void aTaskThatThrowsAnErrorDoesNotHoldUpTheTasksBehindIt() {
+        SerialContext context = new SerialContext();
+        List<String> order = new ArrayList<>();
+        context.execute(() -> {
+            context.execute(() -> {
+                throw new AssertionError("a task's bug");
+            });
+            context.execute(() -> order.add("after the error"));
+            order.add("first");
+        });
+        assertEquals(List.of("first", "after the error"), order);
+        assertFalse(context.inContext());
+    }
+
     @Test
     void neverRunsTwoTasksAtOnceAcrossThreads() throws Exception {
         SerialContext context = new SerialContext();
