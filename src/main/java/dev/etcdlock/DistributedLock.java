@@ -49,7 +49,7 @@ public interface DistributedLock {
      * @param timeout how long to wait; the call may return about one round trip later, once the waiter key is gone
      * @return the handle of the held lock; release it with {@link LockHandle#close()}
      * @throws LockTimeoutException when the time passes first; the waiter key is deleted by then (if etcd cannot be
-     *     reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     *     reached for that, the session deletes it in the background as soon as etcd answers, and the message says so)
      * @throws LockInterruptedException when the thread is interrupted; the waiter key is deleted as on a timeout,
      *     the flag set again
      * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use {@link #tryLock()})

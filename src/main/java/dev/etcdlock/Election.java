@@ -123,7 +123,8 @@ public final class Election {
      * @param timeout how long to wait; the call may return about one round trip later, once the key is gone
      * @return the term won; resign it with {@link Leadership#close()}
      * @throws LockTimeoutException when the time passes first; the candidate key is deleted by then (if etcd cannot
-     *     be reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     *     be reached for that, the session deletes it in the background as soon as etcd answers, and the message says
+     *     so)
      * @throws LockInterruptedException when the thread is interrupted; the key is deleted as on a timeout, the flag
      *     set again
      * @throws LeaseLostException at once when the session's lease is lost while waiting

@@ -178,7 +178,8 @@ public final class EtcdLockClient implements AutoCloseable {
      * unreachable; leases that could not be revoked then expire after their TTL. Closing twice does nothing. Never
      * throws; an interrupt while it waits for the revocations cuts the wait short and is kept in the thread's flag.
      *
-     * <p>Afterwards, sessions' {@link Session#lost()} complete normally, handles' {@code isHeld()} return false, and
+     * <p>Afterwards, sessions' {@link Session#lost()} complete normally (on the common pool, a moment later; at once
+     * when the session's own {@code close()} follows), handles' {@code isHeld()} return false, and
      * calls that need etcd throw {@link ClientClosedException}. Closing what is still open is safe and sends
      * nothing: {@link Session#close()}, {@link LockHandle#close()} and {@link Leadership#close()} do nothing, while
      * {@link LockHandle#unlock()} and {@link Leadership#resign()} throw {@link LockNotHeldException}, as this close

@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>The term is tied to the session's lease. It ends without a resign when the lease is lost (etcd expired it or
  * someone revoked it; or etcd stayed unreachable until the lease could no longer be proven valid, which the client
  * reports before etcd can expire it and elect somebody else) or when the leader key is deleted by somebody else.
- * Either way {@link #isHeld()} turns false and {@link #lost()} completes exceptionally at once, the client's one
- * watch telling of a deleted key and the lease's keep-alive of a lost lease (see
+ * Either way {@link #isHeld()} turns false at once and {@link #lost()} completes exceptionally, the client's one
+ * watch telling of a deleted key (one more round trip names the cause) and the lease's keep-alive of a lost lease (see
  * <a href="package-summary.html#lease-lost">what "lease lost" means</a>). Closing the session or the client ends the
  * term too: {@link #lost()} then completes normally. Thread-safe; only {@link #proclaim(String)}, {@link #resign()}
  * and {@link #close()} do I/O.
@@ -132,13 +132,15 @@ public final class Leadership implements AutoCloseable {
 
     /**
      * Completes when the term ends: normally after {@link #resign()} or {@link #close()}, or when the session is
-     * closed; exceptionally, at once, when it is lost, with whichever news came first: {@link LeaseLostException}
-     * when the client finds the session's lease lost (etcd answered a keep-alive with "gone", or did not answer
-     * before the lease could expire), {@link LockNotHeldException} when it sees the leader key deleted (the lease
-     * revoked or expired in etcd, or the key deleted by somebody else) or a proclaim found it gone. Completes on the
-     * common {@link ForkJoinPool}, or on the thread of the {@code resign()} that ends the term (done when it
-     * returns), never on the client's I/O threads, so dependent actions may block. After a loss, {@link #close()}
-     * the handle to let this session campaign on the name again.
+     * closed; exceptionally when it is lost, with whichever news came first: {@link LeaseLostException} when the
+     * session's lease is lost (etcd answered a keep-alive with "gone", or did not answer before the lease could
+     * expire), or when the leader key's delete event came and one LeaseTimeToLive then found the lease gone in etcd;
+     * {@link LockNotHeldException} when the key was deleted and the lease is still there (somebody deleted the key)
+     * or etcd did not answer that question, or when a proclaim found the key gone. {@link #isHeld()} turns false at
+     * the event itself. Completes on the
+     * common {@link ForkJoinPool}, never on the client's I/O threads, so dependent actions may block; it is done by
+     * the time the {@code resign()} that ends the term returns. After a loss, {@link #close()} the handle to let this
+     * session campaign on the name again.
      *
      * @return the term's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
      *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
@@ -226,17 +228,17 @@ public final class Leadership implements AutoCloseable {
         try {
             deleted = release();
         } catch (RuntimeException e) {
-            lost.settle(null); // on the caller's thread: done once resign() returns
+            lost.endOnPoolAndAwait(null); // done once resign() returns
             throw EtcdErrors.toException(e, "resign from election " + name, true);
         }
         if (deleted) {
-            lost.settle(null); // on the caller's thread: done once resign() returns
+            lost.endOnPoolAndAwait(null); // done once resign() returns
             return;
         }
         LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                 + ", fencing token " + fencingToken() + ") was lost before the resign: the session's lease expired or "
                 + "was revoked, or somebody deleted the key, and someone else may have led meanwhile");
-        lost.fail(gone);
+        lost.endOnPoolAndAwait(gone);
         throw gone;
     }
 

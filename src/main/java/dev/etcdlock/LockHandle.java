@@ -118,12 +118,14 @@ public final class LockHandle implements AutoCloseable {
 
     /**
      * Completes when the hold ends: normally after {@link #unlock()}/{@link #close()} (whether or not etcd could be
-     * told), or when the session or client is closed; exceptionally, at once, when it is lost, with whichever news
-     * came first: {@link LockNotHeldException} when the client sees the key deleted (the lease revoked or expired in
-     * etcd, or the key deleted by somebody else), {@link LeaseLostException} when it finds the session's lease lost
-     * (etcd answered a keep-alive with "gone", or did not answer before the lease could expire). Completes on the
-     * common {@link ForkJoinPool}, or on the thread of the {@code unlock()}/{@code close()} that ends the hold
-     * (done when it returns), never on the client's I/O threads, so dependent actions may block. Stop the work the lock protects there; still
+     * told), or when the session or client is closed; exceptionally when it is lost, with whichever news came
+     * first: {@link LeaseLostException} when the session's lease is lost (etcd answered a keep-alive with "gone", or
+     * did not answer before the lease could expire), or when the key's delete event came and one LeaseTimeToLive
+     * then found the lease gone in etcd (revoked or expired); {@link LockNotHeldException} when the key was deleted
+     * and the lease is still there (somebody deleted the key), or etcd did not answer that question. {@link #isHeld()}
+     * turns false at the event itself, one round trip before. Completes on the common {@link ForkJoinPool}, never
+     * on the client's I/O threads, so dependent actions may block; it is done by the time the
+     * {@code unlock()}/{@code close()} that ends the hold returns. Stop the work the lock protects there; still
      * {@link #close()} the handle to let this session's next caller of the name in.
      *
      * @return the hold's one future, the same on every call; polling {@code isDone()} costs nothing. It is
@@ -237,12 +239,12 @@ public final class LockHandle implements AutoCloseable {
     }
 
     /**
-     * After the owner's unlock: lost() completes normally unless a loss or close completed it first. On the caller's
-     * thread (never one of the client's), so that lost() is done once unlock() returns.
+     * After the owner's unlock: lost() completes normally unless a loss or close completed it first, and is done once
+     * unlock() returns.
      */
     private void settleLost() {
         if (state.get() != State.LOST && !lost.isDone()) { // a loss fails it: never settle over that
-            lost.settle(null);
+            lost.endOnPoolAndAwait(null);
         }
     }
 

@@ -4,8 +4,8 @@ package dev.etcdlock;
  * The waiting thread was interrupted during a timed wait ({@link DistributedLock#lock(java.time.Duration)},
  * {@link Semaphore#acquire(java.time.Duration)}, {@link Election#campaign(String, java.time.Duration)}). The wait was
  * given up and the waiter key removed before this was thrown (if etcd could not be reached for that delete, the
- * message says so, and the key stays until the session is closed or its lease expires); the thread's interrupt flag
- * is set again. The {@link InterruptedException} is the cause.
+ * message says so, and the session deletes the key in the background as soon as etcd answers); the thread's
+ * interrupt flag is set again. The {@link InterruptedException} is the cause.
  */
 public class LockInterruptedException extends EtcdLockException {
     private static final long serialVersionUID = 1L;

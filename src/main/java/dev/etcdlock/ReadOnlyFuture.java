@@ -1,8 +1,12 @@
 package dev.etcdlock;
 
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -25,6 +29,31 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
 
     void fail(Throwable failure) {
         super.completeExceptionally(failure);
+    }
+
+    /**
+     * Ends it on the common pool, where the application's dependent stages may block, and waits until it is done, so
+     * that the caller's {@code close()}/{@code unlock()}/{@code resign()} returns with it done. The wait does not
+     * include the stages (the waiter is woken when the result is set), and it gives up after a second: a stage that
+     * waits for the calling thread, or a pool kept busy by blocked stages, must not hang the caller.
+     *
+     * @param failure null to complete it normally
+     */
+    void endOnPoolAndAwait(Throwable failure) {
+        ForkJoinPool.commonPool().execute(() -> {
+            if (failure == null) {
+                settle(null);
+            } else {
+                fail(failure);
+            }
+        });
+        try {
+            get(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | CancellationException | TimeoutException e) {
+            // done exceptionally (a loss won), or the pool is busy: it completes there later
+        }
     }
 
     @Override

@@ -27,9 +27,9 @@ import java.util.concurrent.CompletableFuture;
  * lost; with {@link EtcdUnavailableException} when etcd cannot be reached to enqueue; with
  * {@link ClientClosedException} when the session or client is closed; with {@link IllegalStateException} when the
  * semaphore's holders and waiters were acquired with another count. The waiter key is removed on every failure:
- * before the method throws on timeout and interruption, in the background on lease loss and etcd failures. A permit whose
- * session's lease is lost (its process crashed, or was cut off from etcd past the TTL) returns to the semaphore when
- * etcd expires the lease.
+ * before the method throws on timeout and interruption, in the background on lease loss and etcd failures, retried
+ * until etcd answers. A permit whose session's lease is lost (its process crashed, or was cut off from etcd past the
+ * TTL) returns to the semaphore when etcd expires the lease.
  *
  * <p><b>The count is stored in etcd</b> as the value of every holder's and waiter's key ({@code name/<lease id in
  * hex>} holds {@code "3"}), and the enqueue Txn checks that they all carry the count it was given: while anyone holds
@@ -117,7 +117,7 @@ public final class Semaphore {
      * @param timeout how long to wait; the call may return about one round trip later, once the waiter key is gone
      * @return the permit; give it back with {@link LockHandle#close()}
      * @throws LockTimeoutException when the time passes first; the waiter key is deleted by then (if etcd cannot be
-     *     reached for that, it stays until the session is closed or its lease expires, and the message says so)
+     *     reached for that, the session deletes it in the background as soon as etcd answers, and the message says so)
      * @throws LockInterruptedException when the thread is interrupted; the waiter key is deleted as on a timeout,
      *     the flag set again
      * @throws IllegalArgumentException when the timeout is not positive (to not wait at all, use

@@ -39,6 +39,15 @@ public final class Session implements AutoCloseable {
         lease.done().whenCompleteAsync((v, failure) -> settleLost(failure), ForkJoinPool.commonPool());
     }
 
+    private static Throwable failureOf(CompletableFuture<Void> done) {
+        try {
+            done.join();
+            return null;
+        } catch (RuntimeException e) {
+            return EtcdErrors.unwrap(e);
+        }
+    }
+
     private void settleLost(Throwable failure) {
         if (failure != null) {
             lost.fail(EtcdErrors.unwrap(failure));
@@ -157,9 +166,9 @@ public final class Session implements AutoCloseable {
     /**
      * Completes normally when the session is closed, exceptionally with {@link LeaseLostException} when its lease
      * is lost (see <a href="package-summary.html#lease-lost">what "lease lost" means</a>). Closing the client
-     * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, or on the thread of the
-     * session's {@code close()} (done when it returns), never on the client's I/O threads, so dependent actions may
-     * block. A lease lost before the session was closed keeps the exceptional completion.
+     * closes the session in this sense too. Completes on the common {@link ForkJoinPool}, never on the client's I/O
+     * threads, so dependent actions may block; it is done by the time the session's {@code close()} returns. A lease
+     * lost before the session was closed keeps the exceptional completion.
      *
      * @return the session's one future, the same on every call; polling {@code isDone()} on it costs nothing. It is
      *     read-only: {@code complete}, {@code completeExceptionally}, {@code obtrude*}, {@code completeAsync},
@@ -194,7 +203,10 @@ public final class Session implements AutoCloseable {
             } finally {
                 // the common pool may not have run the callback yet: a caller looking at lost() after close() must
                 // see it done, and the lease has ended here by now (revoked, or lost before)
-                lease.done().whenComplete((v, failure) -> settleLost(failure));
+                CompletableFuture<Void> done = lease.done();
+                if (done.isDone() && !lost.isDone()) {
+                    lost.endOnPoolAndAwait(done.isCompletedExceptionally() ? failureOf(done) : null);
+                }
             }
         }
     }

@@ -36,8 +36,9 @@
  *       ({@code etcd-lock-listener}) that grows only while listeners have calls queued; idle threads end after a
  *       minute.</li>
  *   <li>Futures and callbacks handed to the application ({@code lockAsync()}, {@code Session.lost()},
- *       {@code Leadership.lost()}, {@code Election.observe()}) complete on the common
- *       {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads.</li>
+ *       {@code LockHandle.lost()}, {@code Leadership.lost()}, {@code Election.observe()}) complete on the common
+ *       {@link java.util.concurrent.ForkJoinPool}, never on etcd-lock's I/O threads; a {@code lost()} ended by the
+ *       application's own {@code close()}, {@code unlock()} or {@code resign()} is done when that call returns.</li>
  *   <li>Ownership belongs to the handle, not to a thread: any thread may unlock a {@code LockHandle} another thread
  *       acquired. Locks are not reentrant.</li>
  *   <li>A session takes one place per name at a time, as etcd sees one key per session and name. Threads that share a
@@ -57,8 +58,9 @@
  *   <li><b>Timeout</b> (the methods taking a {@link java.time.Duration}): {@link dev.etcdlock.LockTimeoutException}.
  *       The waiter key is deleted before the exception is thrown, so the call returns about one round trip (more while
  *       an enqueue Txn is still on its way) after the timeout. When etcd cannot be reached for that delete, the call
- *       returns once the request timeout has run out, and the message says the key stays (see below). If the wait
- *       had already failed when the time ran out (lease lost, etcd error), that failure is thrown instead. A non-positive timeout is refused with
+ *       returns once the request timeout has run out, and the message says the key is deleted in the background
+ *       (see below). If the wait had already failed when the time ran out (lease lost, etcd error), that failure is
+ *       thrown instead. A non-positive timeout is refused with
  *       {@link java.lang.IllegalArgumentException}; {@code tryLock()}/{@code tryAcquire()} is the call that never
  *       waits.</li>
  *   <li><b>Interruption</b>: {@code lock()}, {@code acquire()} and {@code campaign(value)} are not interruptible:
@@ -86,8 +88,11 @@
  *       keeps reappearing (its lease is used by another client too).</li>
  * </ul>
  * On every failure the waiter key is removed: before the method throws on timeout and interruption, in the
- * background on lease loss and etcd failures. When etcd cannot be reached for that delete either, the key stays until
- * the session is closed or its lease expires, and waiters behind it wait until then.
+ * background on lease loss and etcd failures. When etcd cannot be reached for that delete, the session retries it
+ * in the background (a guarded delete, so a repeat is harmless; backoff from 100 ms to 5 s) until etcd answers or the
+ * lease ends, so the key is gone as soon as etcd answers again; the same session's next semaphore or election
+ * attempt on the name waits for that. An {@code unlock()} or {@code resign()} that got no answer is retried the same
+ * way.
  *
  * <h2 id="lease-lost">What "lease lost" means</h2>
  *

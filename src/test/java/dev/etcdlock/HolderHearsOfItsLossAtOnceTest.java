@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -95,6 +97,40 @@ class HolderHearsOfItsLossAtOnceTest extends OneEtcdOneClient {
             closed.lost().get(AT_ONCE.toSeconds(), TimeUnit.SECONDS);
             assertFalse(closed.isHeld());
         }
+    }
+
+    /**
+     * lost() is done when unlock(), resign() or the session's close() returns, yet the application's stages on it run
+     * on the common pool, not inside that call: a stage that waits for the thread that unlocks must not block it.
+     */
+    @Test
+    void lostIsDoneWhenTheReleaseReturnsWithoutRunningStagesInsideIt() throws Exception {
+        Session session = client.newSession();
+        LockHandle lock = session.mutex("/hears-loss/stage").lock();
+        assertReleaseDoesNotWaitForStages(lock.lost(), lock::unlock);
+        Leadership term = session.election("/hears-loss/stage-election").campaign("a");
+        assertReleaseDoesNotWaitForStages(term.lost(), term::resign);
+        assertReleaseDoesNotWaitForStages(session.lost(), session::close);
+    }
+
+    private static void assertReleaseDoesNotWaitForStages(CompletableFuture<Void> lost, Runnable release)
+            throws Exception {
+        CountDownLatch releaseReturned = new CountDownLatch(1);
+        CompletableFuture<Void> stageDone = lost.whenComplete((v, e) -> {
+            try {
+                releaseReturned.await(10, TimeUnit.SECONDS); // waits for the releasing thread
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        release.run();
+        boolean doneAtReturn = lost.isDone();
+        boolean stageFinishedInside = stageDone.isDone();
+        releaseReturned.countDown();
+        assertTrue(doneAtReturn, "lost() is done when the release returns");
+        assertFalse(lost.isCompletedExceptionally());
+        assertFalse(stageFinishedInside, "the stage ran inside the release call, which waited for it");
+        stageDone.get(5, TimeUnit.SECONDS);
     }
 
     /** Before: a second Lease object for one id split the keep-alive answers and broke the lease manager. */

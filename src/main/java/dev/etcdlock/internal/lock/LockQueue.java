@@ -305,8 +305,8 @@ public final class LockQueue {
 
         /**
          * After {@link #abort()} completed with true: whether the waiter key may still be in etcd, because its
-         * delete got no answer (etcd unreachable; the delete may still land later). If it is there, it stays until
-         * the session is closed or its lease expires. Any thread.
+         * delete got no answer (etcd unreachable; the delete may still land later). The session's janitor retries it
+         * until etcd answers or the lease ends. Any thread.
          */
         public boolean keyMayRemain() {
             return keyMayRemain;

@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
  * host fails at once with a message instead of as a connect timeout; and again when gRPC asks (a connection to a
  * member failed: {@link #refresh()}) and every {@link #RESOLVE_AGAIN_EVERY}, because members move (a Kubernetes pod
  * that is rescheduled keeps its name and gets a new address). A name that no longer resolves keeps its last
- * addresses. IP literals are never looked up.
+ * addresses. IP literals are never looked up. The JVM caches what it looked up ({@code networkaddress.cache.ttl},
+ * 30 s by default), so a move is seen within that plus the 30 s period at worst.
  *
  * <p>A member that is frozen or cut off with its connections open looks healthy to gRPC until its keepalive gives
  * up (15 s). {@link #bench} takes such a member out of the list for a while, which makes round robin stop sending it
@@ -53,6 +54,7 @@ final class StaticNameResolver extends NameResolver {
     private boolean resolving;
     private long lastResolvedNanos = System.nanoTime();
     private SynchronizationContext.ScheduledHandle periodic;
+    private SynchronizationContext.ScheduledHandle deferred;
 
     private StaticNameResolver(List<Endpoint> endpoints, List<EquivalentAddressGroup> groups) {
         this.authority = endpoints.get(0).authority();
@@ -148,48 +150,79 @@ final class StaticNameResolver extends NameResolver {
             periodic.cancel();
             periodic = null;
         }
+        if (deferred != null) {
+            deferred.cancel();
+            deferred = null;
+        }
     }
 
-    /** Looks the names up off the channel's threads (a lookup blocks) and publishes what changed. */
+    /**
+     * Looks the names up off the channel's threads (a lookup blocks) and publishes what changed. A request within
+     * {@link #RESOLVE_AT_MOST_EVERY} of the last lookup is put off until then, not dropped, and requests meanwhile
+     * share it.
+     */
     private void resolveAgain(boolean scheduled) {
-        long now = System.nanoTime();
-        if (!hasHostNames || listener == null || resolving
-                || (!scheduled && now - lastResolvedNanos < RESOLVE_AT_MOST_EVERY.toNanos())) {
+        if (!hasHostNames || listener == null || resolving || deferred != null) {
+            return;
+        }
+        long wait = lastResolvedNanos + RESOLVE_AT_MOST_EVERY.toNanos() - System.nanoTime();
+        if (!scheduled && wait > 0) {
+            deferred = sync.schedule(() -> {
+                deferred = null;
+                resolveAgain(true);
+            }, wait, TimeUnit.NANOSECONDS, timer);
             return;
         }
         resolving = true;
-        lastResolvedNanos = now;
+        lastResolvedNanos = System.nanoTime();
         List<EquivalentAddressGroup> before = groups;
         Runnable lookup = () -> {
             List<EquivalentAddressGroup> fresh = new ArrayList<>();
-            for (int i = 0; i < endpoints.size(); i++) {
-                Endpoint endpoint = endpoints.get(i);
-                try {
-                    fresh.add(isIpLiteral(endpoint.host()) ? before.get(i) : resolve(endpoint));
-                } catch (UnknownHostException | RuntimeException e) {
+            try {
+                for (int i = 0; i < endpoints.size(); i++) {
+                    Endpoint endpoint = endpoints.get(i);
                     EquivalentAddressGroup last = before.get(i);
-                    LOG.log(System.Logger.Level.WARNING, () -> "etcd member " + endpoint + " does not resolve any "
-                            + "more (" + e + "); keeping its last addresses " + last.getAddresses());
-                    fresh.add(last);
+                    try {
+                        fresh.add(isIpLiteral(endpoint.host()) ? last : resolve(endpoint));
+                    } catch (UnknownHostException | RuntimeException e) {
+                        LOG.log(System.Logger.Level.WARNING, () -> "etcd member " + endpoint + " does not resolve "
+                                + "any more (" + e + "); keeping its last addresses " + last.getAddresses());
+                        fresh.add(last);
+                    }
                 }
+            } finally {
+                sync.execute(() -> {
+                    resolving = false;
+                    if (fresh.size() == groups.size() && changed(groups, fresh) && listener != null) {
+                        LOG.log(System.Logger.Level.INFO, () -> "etcd members resolve to new addresses: " + fresh);
+                        groups = List.copyOf(fresh);
+                        publish();
+                    }
+                });
             }
-            sync.execute(() -> {
-                resolving = false;
-                if (!fresh.equals(groups) && listener != null) {
-                    LOG.log(System.Logger.Level.INFO, () -> "etcd members resolve to new addresses: " + fresh);
-                    groups = List.copyOf(fresh);
-                    publish();
-                }
-            });
         };
-        Executor executor = offload;
-        if (executor != null) {
-            executor.execute(lookup);
-        } else {
-            Thread t = new Thread(lookup, "etcd-lock-resolve");
-            t.setDaemon(true);
-            t.start();
+        try {
+            Executor executor = offload;
+            if (executor != null) {
+                executor.execute(lookup);
+            } else {
+                Thread t = new Thread(lookup, "etcd-lock-resolve");
+                t.setDaemon(true);
+                t.start();
+            }
+        } catch (RuntimeException shutDown) { // the channel's offload executor is gone: it is closing
+            resolving = false;
         }
+    }
+
+    /** Whether a member's addresses changed, their order aside (a name with several records may rotate them). */
+    private static boolean changed(List<EquivalentAddressGroup> before, List<EquivalentAddressGroup> after) {
+        for (int i = 0; i < before.size(); i++) {
+            if (!new HashSet<>(before.get(i).getAddresses()).equals(new HashSet<>(after.get(i).getAddresses()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void bench(SocketAddress address, Duration duration) {
