@@ -10,8 +10,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * A future the application reads and chains on but cannot complete: the one {@link Session#lost()} and
- * {@link Leadership#lost()} hand to every caller. One shared instance rather than a copy per call, so that polling
+ * A future the application reads and chains on but cannot complete: the one {@link Session#lost()},
+ * {@link LockHandle#lost()} and {@link Leadership#lost()} hand to every caller. One shared instance rather than a copy per call, so that polling
  * {@code lost().isDone()} on a long-lived session costs nothing; only etcd-lock ends it ({@link #settle},
  * {@link #fail}). Stages chained on it are plain {@link CompletableFuture}s, the caller's own to complete or time out.
  */
