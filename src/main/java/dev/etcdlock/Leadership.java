@@ -316,13 +316,8 @@ public final class Leadership implements AutoCloseable {
             return;
         }
         stopListening();
-        locks.leaseExists().whenComplete((exists, failure) -> {
-            EtcdLockException why = Boolean.FALSE.equals(exists)
-                    ? new LeaseLostException(locks.lease().id(), "leadership of " + name + " ended: the session's "
-                            + "lease " + Long.toHexString(locks.lease().id()) + " was revoked or expired in etcd, "
-                            + "which deleted its key " + key() + " (fencing token " + fencingToken() + ")")
-                    : new LockNotHeldException(deleted.getMessage() + (exists == null ? ", by the expiry or "
-                            + "revocation of the session's lease or by somebody else" : " by somebody else"));
+        locks.whyKeyWent("leadership of " + name + " ended", key(), fencingToken(), "; someone else may have led "
+                + "since").thenAccept(why -> {
             LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
             ForkJoinPool.commonPool().execute(() -> lost.fail(why));
             locks.lost(held, why);

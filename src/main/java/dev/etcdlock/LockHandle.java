@@ -276,16 +276,8 @@ public final class LockHandle implements AutoCloseable {
             return;
         }
         stopListening();
-        locks.leaseExists().whenComplete((exists, failure) -> {
-            EtcdLockException why = Boolean.FALSE.equals(exists)
-                    ? new LeaseLostException(locks.lease().id(), "lock " + name + " was lost: its session's lease "
-                            + Long.toHexString(locks.lease().id()) + " was revoked or expired in etcd, which deleted "
-                            + "its key " + key() + " (fencing token " + fencingToken() + "); someone else may have "
-                            + "held it since")
-                    : new LockNotHeldException("lock " + name + " was lost: its key " + key() + " (fencing token "
-                            + fencingToken() + ") was deleted" + (exists == null ? ", by the expiry or revocation of "
-                            + "the session's lease or by somebody else" : " by somebody else") + "; someone else may "
-                            + "have held it since");
+        locks.whyKeyWent("lock " + name + " was lost", key(), fencingToken(), "; someone else may have held it "
+                + "since").thenAccept(why -> {
             tell(why);
             locks.lost(held, why); // the listener and JFR hear of it now, not at unlock
         });

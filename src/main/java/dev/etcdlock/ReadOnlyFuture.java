@@ -32,10 +32,8 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
     }
 
     /**
-     * Ends it on the common pool, where the application's dependent stages may block, and waits until it is done, so
-     * that the caller's {@code close()}/{@code unlock()}/{@code resign()} returns with it done. The wait does not
-     * include the stages (the waiter is woken when the result is set), and it gives up after a second: a stage that
-     * waits for the calling thread, or a pool kept busy by blocked stages, must not hang the caller.
+     * Ends it on the common pool, where the application's dependent stages may block, and waits until it is done
+     * ({@link #awaitDone}), so that the caller's {@code close()}/{@code unlock()}/{@code resign()} returns with it done.
      *
      * @param failure null to complete it normally
      */
@@ -47,6 +45,15 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
                 fail(failure);
             }
         });
+        awaitDone();
+    }
+
+    /**
+     * Waits until it is done, however. The wait does not include the stages (the waiter is woken when the result is
+     * set), and it gives up after a second: a stage that waits for the calling thread, or a pool kept busy by blocked
+     * stages, must not hang the caller.
+     */
+    void awaitDone() {
         try {
             get(1, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -36,24 +36,13 @@ public final class Session implements AutoCloseable {
         this.locks = locks;
         this.lease = locks.lease();
         // handed to the common pool: user actions on it must never run on, or block, etcd-lock's I/O threads
-        lease.done().whenCompleteAsync((v, failure) -> settleLost(failure), ForkJoinPool.commonPool());
-    }
-
-    private static Throwable failureOf(CompletableFuture<Void> done) {
-        try {
-            done.join();
-            return null;
-        } catch (RuntimeException e) {
-            return EtcdErrors.unwrap(e);
-        }
-    }
-
-    private void settleLost(Throwable failure) {
-        if (failure != null) {
-            lost.fail(EtcdErrors.unwrap(failure));
-        } else {
-            lost.settle(null);
-        }
+        lease.done().whenCompleteAsync((v, failure) -> {
+            if (failure != null) {
+                lost.fail(EtcdErrors.unwrap(failure));
+            } else {
+                lost.settle(null);
+            }
+        }, ForkJoinPool.commonPool());
     }
 
     /**
@@ -201,11 +190,10 @@ public final class Session implements AutoCloseable {
             } catch (RuntimeException e) {
                 throw EtcdErrors.toException(e, "revoking the session's lease", true);
             } finally {
-                // the common pool may not have run the callback yet: a caller looking at lost() after close() must
-                // see it done, and the lease has ended here by now (revoked, or lost before)
-                CompletableFuture<Void> done = lease.done();
-                if (done.isDone() && !lost.isDone()) {
-                    lost.endOnPoolAndAwait(done.isCompletedExceptionally() ? failureOf(done) : null);
+                // the lease has ended here by now (revoked, or lost before), and the callback that mirrors it into
+                // lost() is on the common pool: a caller looking at lost() after close() must see it done
+                if (lease.done().isDone()) {
+                    lost.awaitDone();
                 }
             }
         }

@@ -3,6 +3,7 @@ package dev.etcdlock.chaos;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import dev.etcdlock.Await;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.Election;
 import dev.etcdlock.EtcdLockClient;
@@ -63,9 +64,7 @@ class ObserverWithFailingReadsHearsTheCloseTest {
                 }
             });
             // the reads fail and are retried, each after a longer pause (up to 2 s)
-            while (proxy.connectionsAccepted() < before + 3) {
-                Thread.sleep(20);
-            }
+            Await.until(() -> proxy.connectionsAccepted() >= before + 3, Duration.ofSeconds(30));
             assertFalse(ended.isDone(), "a failed read is retried, not the end of the stream");
             long closing = System.nanoTime();
             client.close();

@@ -2,6 +2,8 @@ package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.EtcdLockException;
+import dev.etcdlock.LeaseLostException;
+import dev.etcdlock.LockNotHeldException;
 import dev.etcdlock.LockListener;
 import dev.etcdlock.internal.events.LockEvents;
 import dev.etcdlock.internal.events.LockLabel;
@@ -174,11 +176,19 @@ public final class SessionLocks {
     }
 
     /**
-     * Whether etcd still has the session's lease (one round trip): true, false, or null when etcd gave no answer.
-     * Tells a revoke from a deleted key, since etcd deletes a revoked lease's keys before a keep-alive can say so.
+     * Why a holder's key went, once its delete event came: one LeaseTimeToLive tells a lease revoked or expired in
+     * etcd ({@link LeaseLostException}) from a key deleted by somebody else ({@link LockNotHeldException}, also when
+     * etcd does not answer, saying it may be either). {@code what} opens the message ("lock /a was lost"),
+     * {@code since} closes it. Never fails. Any thread.
      */
-    public CompletableFuture<Boolean> leaseExists() {
-        return queue.leaseExists(lease.id());
+    public CompletableFuture<EtcdLockException> whyKeyWent(String what, String key, long token, String since) {
+        return queue.leaseExists(lease.id()).handle((exists, failure) -> Boolean.FALSE.equals(exists)
+                ? new LeaseLostException(lease.id(), what + ": its session's lease " + Long.toHexString(lease.id())
+                        + " was revoked or expired in etcd, which deleted its key " + key + " (fencing token " + token
+                        + ")" + since)
+                : new LockNotHeldException(what + ": its key " + key + " (fencing token " + token + ") was deleted"
+                        + (exists == null ? ", by the expiry or revocation of the session's lease or by somebody else"
+                                : " by somebody else") + since));
     }
 
     /**
