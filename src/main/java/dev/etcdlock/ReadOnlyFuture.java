@@ -10,10 +10,11 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
- * A future the application reads and chains on but cannot complete: the one {@link Session#lost()},
- * {@link LockHandle#lost()} and {@link Leadership#lost()} hand to every caller. One shared instance rather than a copy per call, so that polling
- * {@code lost().isDone()} on a long-lived session costs nothing; only etcd-lock ends it ({@link #settle},
- * {@link #fail}). Stages chained on it are plain {@link CompletableFuture}s, the caller's own to complete or time out.
+ * A future the application reads and chains on but cannot complete: the one {@link Session#lost()}, {@link
+ * LockHandle#lost()} and {@link Leadership#lost()} hand to every caller. One shared instance rather than a copy per
+ * call, so that polling {@code lost().isDone()} on a long-lived session costs nothing; only etcd-lock ends it ({@link
+ * #settle}, {@link #fail}). Stages chained on it are plain {@link CompletableFuture}s, the caller's own to complete or
+ * time out.
  */
 final class ReadOnlyFuture<T> extends CompletableFuture<T> {
     private final String owner;
@@ -33,7 +34,8 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
 
     /**
      * Ends it on the common pool, where the application's dependent stages may block, and waits until it is done
-     * ({@link #awaitDone}), so that the caller's {@code close()}/{@code unlock()}/{@code resign()} returns with it done.
+     * ({@link #awaitDone}), so that the caller's {@code close()}/{@code unlock()}/{@code resign()} returns with it
+     * done.
      *
      * @param failure null to complete it normally
      */
