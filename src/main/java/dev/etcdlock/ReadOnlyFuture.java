@@ -1,12 +1,10 @@
 package dev.etcdlock;
 
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -51,17 +49,18 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
     }
 
     /**
-     * Waits until it is done, however. The wait does not include the stages (the waiter is woken when the result is
-     * set), and it gives up after a second: a stage that waits for the calling thread, or a pool kept busy by blocked
-     * stages, must not hang the caller.
+     * Waits until it is done, however, but not for the application's stages on it, and gives up after a second: a
+     * stage that waits for the calling thread, or a pool kept busy by blocked stages, must not hang the caller. Not
+     * {@code get()}: a thread woken in {@code get()} helps run the pending stages. The latch's action is pushed last,
+     * so it runs first, before any stage.
      */
     void awaitDone() {
+        CountDownLatch done = new CountDownLatch(1);
+        whenComplete((v, failure) -> done.countDown());
         try {
-            get(1, TimeUnit.SECONDS);
+            done.await(1, TimeUnit.SECONDS); // false: the pool is busy, and it completes there later
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | CancellationException | TimeoutException e) {
-            // done exceptionally (a loss won), or the pool is busy: it completes there later
         }
     }
 
