@@ -2,7 +2,8 @@ package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.events.LockLabel;
-import dev.etcdlock.internal.lock.LockAttempt;
+import dev.etcdlock.internal.lock.Waiter;
+import dev.etcdlock.internal.lock.Waits;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueuePolicy;
 import dev.etcdlock.internal.lock.SessionLocks;
@@ -18,7 +19,7 @@ import java.util.concurrent.locks.Lock;
 
 /**
  * The lock of every queue recipe: the mutex, both sides of the read-write lock (which are this class, behind
- * {@link DistributedLock}) and the semaphore. Its waits are {@link AttemptWaits}', shared with {@link Election}.
+ * {@link DistributedLock}) and the semaphore. Its waits are {@link Waits}', shared with {@link Election}.
  */
 final class Acquirer implements DistributedLock {
     private final Session session;
@@ -29,7 +30,7 @@ final class Acquirer implements DistributedLock {
     private final QueuePolicy policy;
     /** What the events say this is. */
     private final LockLabel label;
-    private final AttemptWaits<LockHandle> waits;
+    private final Waits<LockHandle> waits;
 
     Acquirer(Session session, SessionLocks locks, String name, LockListener.Kind recipe, String kind,
             String noWaitHint, QueuePolicy policy) {
@@ -39,7 +40,7 @@ final class Acquirer implements DistributedLock {
         this.kind = kind;
         this.policy = policy;
         this.label = new LockLabel(recipe, name);
-        this.waits = new AttemptWaits<>(this::start, this::handle, LockHandle::close, new AttemptWaits.Words("waiter",
+        this.waits = new Waits<>(this::start, this::handle, LockHandle::close, new Waits.Words("waiter",
                 what() + " not acquired within ", "interrupted while waiting for " + what(), noWaitHint, what()));
     }
 
@@ -110,7 +111,7 @@ final class Acquirer implements DistributedLock {
         return new LockView();
     }
 
-    private LockAttempt start() {
+    private Waiter start() {
         session.checkOpen();
         return locks.lock(policy, label);
     }

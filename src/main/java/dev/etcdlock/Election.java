@@ -3,12 +3,14 @@ package dev.etcdlock;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.events.LockLabel;
-import dev.etcdlock.internal.lock.LockAttempt;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueueObserver;
 import dev.etcdlock.internal.lock.QueuePolicy;
 import dev.etcdlock.internal.lock.QueueRule;
 import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.lock.Waiter;
+import dev.etcdlock.internal.lock.WaiterValue;
+import dev.etcdlock.internal.lock.Waits;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -61,7 +63,7 @@ public final class Election {
     private final QueueObserver observer;
     private final String name;
     private final ByteString prefix;
-    private final AttemptWaits.Words words;
+    private final Waits.Words words;
 
     Election(Session session, SessionLocks locks, Engine engine, String name) {
         Objects.requireNonNull(name, "name");
@@ -84,7 +86,7 @@ public final class Election {
         this.observer = new QueueObserver(engine);
         this.name = name;
         this.prefix = ByteString.copyFromUtf8(name + "/"); // Go's NewElection: pfx + "/"
-        this.words = new AttemptWaits.Words("candidate", "not elected leader of " + name + " within ",
+        this.words = new Waits.Words("candidate", "not elected leader of " + name + " within ",
                 "interrupted while campaigning in election " + name, "to see who leads without campaigning, use "
                 + "leader()", "campaign in election " + name);
     }
@@ -232,16 +234,16 @@ public final class Election {
     }
 
     /** One per call, as the term handed out carries the campaign's value. */
-    private AttemptWaits<Leadership> waits(String value) {
-        return new AttemptWaits<>(() -> start(value), held -> elected(held, value), Leadership::close, words);
+    private Waits<Leadership> waits(String value) {
+        return new Waits<>(() -> start(value), held -> elected(held, value), Leadership::close, words);
     }
 
-    private LockAttempt start(String value) {
+    private Waiter start(String value) {
         Objects.requireNonNull(value, "value");
         session.checkOpen();
         // the queue engine's exclusive rule with the candidate's value as the key's value, as Go writes it
-        return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(), ByteString.copyFromUtf8(value),
-                null), new LockLabel(LockListener.Kind.LEADERSHIP, name));
+        return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(),
+                new WaiterValue.Fixed(ByteString.copyFromUtf8(value))), new LockLabel(LockListener.Kind.LEADERSHIP, name));
     }
 
     private Leadership elected(LockQueue.Held held, String value) {

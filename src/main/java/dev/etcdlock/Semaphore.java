@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lock.QueuePolicy;
 import dev.etcdlock.internal.lock.QueueRule;
 import dev.etcdlock.internal.lock.SessionLocks;
+import dev.etcdlock.internal.lock.WaiterValue;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -51,8 +52,8 @@ public final class Semaphore {
             throw new IllegalArgumentException("a semaphore needs at least 1 permit, was given " + permits);
         }
         ByteString prefix = Acquirer.prefixOf(name);
-        QueuePolicy policy = new QueuePolicy(prefix, prefix, QueueRule.permits(permits),
-                ByteString.copyFromUtf8(Integer.toString(permits)), found -> mismatch(name, permits, found));
+        QueuePolicy policy = new QueuePolicy(prefix, prefix, QueueRule.permits(permits), new WaiterValue.Agreed(
+                ByteString.copyFromUtf8(Integer.toString(permits)), found -> mismatch(name, permits, found)));
         this.session = session;
         this.permits = permits;
         this.acquirer = new Acquirer(session, locks, name, LockListener.Kind.SEMAPHORE_PERMIT,

@@ -25,8 +25,8 @@ public final class SessionLocks {
     private final SessionHolds holds;
     private final KeyJanitor janitor;
     private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
-    /** Attempts of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
-    private final Set<LockAttempt> attempts = ConcurrentHashMap.newKeySet();
+    /** Waiters of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
+    private final Set<Waiter> waiters = ConcurrentHashMap.newKeySet();
     /** Holders that must hear at once when the lease ends (an election's leader), until they unregister. */
     private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
 
@@ -42,8 +42,8 @@ public final class SessionLocks {
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
             holds.leaseEnded(failure);
-            for (LockAttempt attempt : List.copyOf(attempts)) {
-                attempt.leaseEnded(failure);
+            for (Waiter waiter : List.copyOf(waiters)) {
+                waiter.leaseEnded(failure);
             }
             for (Consumer<Throwable> listener : List.copyOf(leaseListeners)) {
                 listener.accept(failure);
@@ -75,38 +75,23 @@ public final class SessionLocks {
     }
 
     /**
-     * Starts an attempt, which first waits for its turn among this session's attempts on the same queue.
+     * Starts a waiter, which first waits for its turn among this session's waiters on the same queue.
      *
      * @throws IllegalStateException when this session holds or waits for another key of the same queue (a read
      *     lock asking for the write lock of the same name): it would wait behind itself
      */
-    public LockAttempt lock(QueuePolicy policy) {
+    public Waiter lock(QueuePolicy policy) {
         return lock(policy, labelOf(policy));
     }
 
     /** As {@link #lock(QueuePolicy)}, reported under {@code label}. */
-    public LockAttempt lock(QueuePolicy policy, LockLabel label) {
-        ByteString prefix = policy.queue();
-        long start = System.nanoTime();
-        LockAttempt attempt = new LockAttempt(queue, janitor, retainGate(policy), policy, lease,
-                () -> releaseGate(prefix),
-                (held, failure) -> {
-                    if (held != null) {
-                        holds.acquired(label, held, start);
-                    } else {
-                        holds.notAcquired(label, start, failure);
-                    }
-                });
-        attempts.add(attempt);
-        attempt.result().whenComplete((held, failure) -> attempts.remove(attempt));
-        if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
-            attempt.leaseEnded(lease.done().handle((v, t) -> t).join());
-        }
-        return attempt;
+    public Waiter lock(QueuePolicy policy, LockLabel label) {
+        return start(policy, label, false);
     }
 
     /**
-     * Completes with null when the place is taken, by another session or another thread of this one.
+     * Takes the place only if it is free at once: completes with null when it is taken, by another session or another
+     * thread of this one, leaving nothing behind.
      *
      * @throws IllegalStateException as {@link #lock(QueuePolicy)}
      */
@@ -116,30 +101,27 @@ public final class SessionLocks {
 
     /** As {@link #tryLock(QueuePolicy)}, reported under {@code label}. */
     public CompletableFuture<LockQueue.Held> tryLock(QueuePolicy policy, LockLabel label) {
+        return start(policy, label, true).result();
+    }
+
+    private Waiter start(QueuePolicy policy, LockLabel label, boolean noWait) {
         ByteString prefix = policy.queue();
         long start = System.nanoTime();
-        LocalGate gate = retainGate(policy);
-        if (!gate.tryEnter()) {
-            releaseGate(prefix);
-            return CompletableFuture.completedFuture(null);
+        Waiter waiter = new Waiter(queue, janitor, retainGate(policy), () -> releaseGate(prefix), policy, lease, noWait,
+                (held, failure) -> {
+                    if (held != null) {
+                        holds.acquired(label, held, start);
+                    } else {
+                        holds.notAcquired(label, start, failure);
+                    }
+                });
+        waiters.add(waiter);
+        waiter.result().whenComplete((held, failure) -> waiters.remove(waiter));
+        waiter.start();
+        if (lease.done().isDone()) { // ended before it was registered: the callback above may have missed it
+            waiter.leaseEnded(lease.done().handle((v, t) -> t).join());
         }
-        return queue.tryAcquire(policy, lease, janitor).handle((outcome, unexpected) -> unexpected == null ? outcome
-                : new LockQueue.TryOutcome(null, unexpected, CompletableFuture.completedFuture(null))
-        ).thenCompose(outcome -> {
-            if (outcome.held() != null) {
-                holds.acquired(label, outcome.held(), start); // before the caller gets it
-                return CompletableFuture.completedFuture(outcome.held());
-            }
-            outcome.keyGone().whenComplete((v, t) -> { // a recipe-valued key holds the next attempt back until gone
-                gate.leave();
-                releaseGate(prefix);
-            });
-            if (outcome.failure() != null) {
-                holds.notAcquired(label, start, outcome.failure());
-                return CompletableFuture.failedFuture(outcome.failure());
-            }
-            return CompletableFuture.completedFuture(null);
-        });
+        return waiter;
     }
 
     /**

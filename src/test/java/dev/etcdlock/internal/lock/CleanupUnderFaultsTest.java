@@ -77,7 +77,7 @@ class CleanupUnderFaultsTest {
             SessionLocks waiter = new SessionLocks(new LockQueue(waiterEngine),
                     waiterEngine.leases().grant(Duration.ofSeconds(60)).join());
             LockQueue.Held held = holder.lock(QueuePolicy.mutex(bytes(name))).result().get(5, TimeUnit.SECONDS);
-            LockAttempt waiting = waiter.lock(QueuePolicy.mutex(bytes(name)));
+            Waiter waiting = waiter.lock(QueuePolicy.mutex(bytes(name)));
             Await.until(() -> keys(name) == 2, Duration.ofSeconds(5), () -> "the waiter enqueued");
             proxy.refuse();
             assertTrue(waiting.abort().get(10, TimeUnit.SECONDS), "undone");
@@ -131,10 +131,10 @@ class CleanupUnderFaultsTest {
             LockQueue queue = new LockQueue(engine);
             Lease lease = engine.leases().grant(Duration.ofSeconds(30)).join();
             KeyJanitor janitor = queue.janitor(lease);
-            LockQueue.Held held = acquire(queue.acquisition(policy, lease, janitor));
+            LockQueue.Held held = acquire(queue, policy, lease, janitor);
             janitor.retire(held.key(), held.createRevision()); // the hold ended; its delete never reached etcd
             assertEquals(1, keys(name), "the leftover is there");
-            LockQueue.Held again = acquire(queue.acquisition(policy, lease, janitor));
+            LockQueue.Held again = acquire(queue, policy, lease, janitor);
             assertEquals(held.key(), again.key());
             assertTrue(again.createRevision() > held.createRevision(),
                     "a new token " + again.createRevision() + ", not the old " + held.createRevision());
@@ -161,7 +161,7 @@ class CleanupUnderFaultsTest {
             engine.transport().executor().execute(() -> ReplayGuard.start(engine.kv(), engine.watches(),
                     engine.transport().executor(), janitor, key, lease.id()));
 
-            LockQueue.Held held = acquire(queue.acquisition(policy, lease, janitor));
+            LockQueue.Held held = acquire(queue, policy, lease, janitor);
             assertTrue(queue.release(held).get(5, TimeUnit.SECONDS), "the guard left the live attempt's key alone");
             janitor.retire(held.key(), held.createRevision());
 
@@ -204,13 +204,17 @@ class CleanupUnderFaultsTest {
 
     /** A semaphore's policy: every key carries the count, the value every attempt writes. */
     private static QueuePolicy semaphoreOfTwo(String name) {
-        return new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(2), bytes("2"),
-                theirs -> new IllegalStateException("disagree: " + theirs.toStringUtf8()));
+        return new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(2), new WaiterValue.Agreed(
+                bytes("2"), theirs -> new IllegalStateException("disagree: " + theirs.toStringUtf8())));
     }
 
-    private static LockQueue.Held acquire(LockQueue.Acquisition attempt) throws Exception {
-        attempt.start();
-        return attempt.result().get(5, TimeUnit.SECONDS);
+    /** A waiter on its own gate, sharing {@code janitor}: as the session's next attempts on the queue would. */
+    private static LockQueue.Held acquire(LockQueue queue, QueuePolicy policy, Lease lease, KeyJanitor janitor)
+            throws Exception {
+        Waiter waiter = new Waiter(queue, janitor, new LocalGate(policy.keyPrefix()), () -> { }, policy, lease, false,
+                (held, failure) -> { });
+        waiter.start();
+        return waiter.result().get(5, TimeUnit.SECONDS);
     }
 
     private static ByteString bytes(String s) {

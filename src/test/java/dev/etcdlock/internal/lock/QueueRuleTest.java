@@ -113,9 +113,7 @@ class QueueRuleTest {
     void aPolicyKeepsItsWaiterKeysInItsQueue() {
         ByteString queue = ByteString.copyFromUtf8("/rw/");
         assertThrows(IllegalArgumentException.class, () -> new QueuePolicy(queue,
-                ByteString.copyFromUtf8("/other/"), QueueRule.exclusive(), null, null));
-        assertThrows(IllegalArgumentException.class, () -> new QueuePolicy(queue, queue, QueueRule.exclusive(),
-                null, v -> new IllegalStateException()), "agreement needs the recipe's value");
+                ByteString.copyFromUtf8("/other/"), QueueRule.exclusive(), WaiterValue.nonce()));
         QueuePolicy mutex = QueuePolicy.mutex(queue);
         assertTrue(mutex.nonceValue());
         assertEquals(queue, mutex.keyPrefix());

@@ -56,7 +56,7 @@ class RecipeValuedKeysTest {
     }
 
     private static QueuePolicy valued(String name, String value) {
-        return new QueuePolicy(bytes(name), bytes(name), QueueRule.exclusive(), bytes(value), null);
+        return new QueuePolicy(bytes(name), bytes(name), QueueRule.exclusive(), new WaiterValue.Fixed(bytes(value)));
     }
 
     private static List<KeyValue> under(String prefix) {
@@ -85,7 +85,7 @@ class RecipeValuedKeysTest {
         SessionLocks other = session();
         QueuePolicy policy = valued(name, "same");
         for (int i = 0; i < 20; i++) {
-            LockAttempt given = s.lock(policy);
+            Waiter given = s.lock(policy);
             if (!given.abort().get(5, TimeUnit.SECONDS)) { // aborted while its enqueue Txn is in flight
                 assertTrue(s.unlock(given.result().join()).join(), "acquired before the abort: release it");
             }
@@ -123,10 +123,10 @@ class RecipeValuedKeysTest {
     @Test
     void aQueueWhoseKeysMustAgreeRefusesAnotherValueAndWritesNothing() throws Exception {
         String name = "/valued/agree/";
-        QueuePolicy three = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(3), bytes("3"),
-                found -> new IllegalStateException("found " + found.toStringUtf8()));
-        QueuePolicy five = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(5), bytes("5"),
-                found -> new IllegalStateException("found " + found.toStringUtf8()));
+        QueuePolicy three = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(3), new WaiterValue.Agreed(
+                bytes("3"), found -> new IllegalStateException("found " + found.toStringUtf8())));
+        QueuePolicy five = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(5), new WaiterValue.Agreed(
+                bytes("5"), found -> new IllegalStateException("found " + found.toStringUtf8())));
         SessionLocks a = session();
         SessionLocks b = session();
         SessionLocks c = session();

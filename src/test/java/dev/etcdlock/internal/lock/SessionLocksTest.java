@@ -37,7 +37,7 @@ class SessionLocksTest {
             ByteString busy = ByteString.copyFromUtf8("/gates/busy/");
             LockQueue.Held theirs = other.lock(QueuePolicy.mutex(busy)).result().get(5, TimeUnit.SECONDS);
             assertNull(locks.tryLock(QueuePolicy.mutex(busy)).join(), "held by the other session");
-            LockAttempt waiting = locks.lock(QueuePolicy.mutex(busy));
+            Waiter waiting = locks.lock(QueuePolicy.mutex(busy));
             waiting.abort().get(5, TimeUnit.SECONDS);
             LockQueue.Held mine = locks.tryLock(QueuePolicy.mutex(ByteString.copyFromUtf8("/gates/free/"))).join();
             assertNotNull(mine);

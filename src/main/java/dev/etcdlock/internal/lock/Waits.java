@@ -1,7 +1,8 @@
-package dev.etcdlock;
+package dev.etcdlock.internal.lock;
 
-import dev.etcdlock.internal.lock.LockAttempt;
-import dev.etcdlock.internal.lock.LockQueue;
+import dev.etcdlock.LockInterruptedException;
+import dev.etcdlock.LockTimeoutException;
+
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.time.Duration;
 import java.util.Objects;
@@ -18,13 +19,13 @@ import java.util.function.Supplier;
 
 /**
  * The ways to wait for a place in a queue (without limit, with a deadline, until interrupted, asynchronously),
- * written once over the engine's {@link LockAttempt} for every recipe: {@link Acquirer} hands out {@link LockHandle}s,
- * {@link Election} {@link Leadership}s. Whatever ends a wait early aborts the attempt, so that no key stays queued in
+ * written once over the engine's {@link Waiter} for every recipe: the locks hand out {@code LockHandle}s, the
+ * election {@code Leadership}s. Whatever ends a wait early aborts the attempt, so that no key stays queued in
  * etcd, and a place won at that very moment is either returned or released, never dropped.
  *
  * @param <H> what the caller gets for the place
  */
-final class AttemptWaits<H> {
+public final class Waits<H> {
     /**
      * The recipe's own words in messages, which users (and tests) already know.
      *
@@ -34,10 +35,10 @@ final class AttemptWaits<H> {
      * @param noWaitHint the call that does not wait, for refusing a timeout that is not positive
      * @param doing what failed, for etcd's errors: "lock a", "campaign in election a"
      */
-    record Words(String party, String notWithin, String interrupted, String noWaitHint, String doing) {
+    public record Words(String party, String notWithin, String interrupted, String noWaitHint, String doing) {
     }
 
-    private final Supplier<LockAttempt> start;
+    private final Supplier<Waiter> start;
     private final Function<LockQueue.Held, H> toHandle;
     private final Consumer<? super H> release;
     private final Words words;
@@ -48,7 +49,7 @@ final class AttemptWaits<H> {
      * @param release gives up a place that nobody will get any more
      * @param words the recipe's words in messages
      */
-    AttemptWaits(Supplier<LockAttempt> start, Function<LockQueue.Held, H> toHandle, Consumer<? super H> release,
+    public Waits(Supplier<Waiter> start, Function<LockQueue.Held, H> toHandle, Consumer<? super H> release,
             Words words) {
         this.start = start;
         this.toHandle = toHandle;
@@ -57,8 +58,8 @@ final class AttemptWaits<H> {
     }
 
     /** Waits without limit; an interrupt does not end the wait and is set again before returning or throwing. */
-    H await() {
-        LockAttempt attempt = start.get();
+    public H await() {
+        Waiter attempt = start.get();
         boolean interrupted = false;
         try {
             while (true) {
@@ -78,9 +79,9 @@ final class AttemptWaits<H> {
     }
 
     /** Waits at most {@code timeout}; gives up on timeout and interrupt (flag set again) by aborting the attempt. */
-    H await(Duration timeout) {
+    public H await(Duration timeout) {
         long nanos = positive(timeout).toNanos();
-        LockAttempt attempt = start.get();
+        Waiter attempt = start.get();
         try {
             return await(attempt, nanos);
         } catch (TimeoutException e) {
@@ -97,8 +98,8 @@ final class AttemptWaits<H> {
     }
 
     /** Waits until the place is taken or the thread interrupted; the flag is cleared, as usual with the exception. */
-    H awaitInterruptibly() throws InterruptedException {
-        LockAttempt attempt = start.get();
+    public H awaitInterruptibly() throws InterruptedException {
+        Waiter attempt = start.get();
         try {
             return await(attempt, -1);
         } catch (TimeoutException e) {
@@ -113,8 +114,8 @@ final class AttemptWaits<H> {
      * {@link java.util.concurrent.locks.Lock#tryLock(long, TimeUnit)}'s wait: empty when the time passed first,
      * as that contract reports a timeout by its result, not by an exception.
      */
-    Optional<H> awaitAtMost(long time, TimeUnit unit) throws InterruptedException {
-        LockAttempt attempt = start.get();
+    public Optional<H> awaitAtMost(long time, TimeUnit unit) throws InterruptedException {
+        Waiter attempt = start.get();
         try {
             return Optional.of(await(attempt, unit.toNanos(time)));
         } catch (TimeoutException e) {
@@ -129,8 +130,8 @@ final class AttemptWaits<H> {
      * Completes on the common pool, never on the I/O threads that complete the attempt, because callers' dependent
      * actions may block. Anything that completes the future first (cancel, {@code orTimeout}) aborts the attempt.
      */
-    CompletableFuture<H> awaitAsync() {
-        LockAttempt attempt = start.get();
+    public CompletableFuture<H> awaitAsync() {
+        Waiter attempt = start.get();
         CompletableFuture<H> out = new CompletableFuture<>();
         attempt.result().whenCompleteAsync((held, t) -> {
             if (t != null) {
@@ -151,7 +152,7 @@ final class AttemptWaits<H> {
     }
 
     /** Our exceptions, and a mismatch between recipes on one name (IllegalStateException), as they are. */
-    RuntimeException failure(Throwable t) {
+    public RuntimeException failure(Throwable t) {
         Throwable cause = EtcdErrors.unwrap(t);
         if (cause instanceof IllegalStateException e) {
             return e;
@@ -160,7 +161,7 @@ final class AttemptWaits<H> {
     }
 
     /** {@code nanos < 0} means without limit. On an exception the attempt still runs. */
-    private H await(LockAttempt attempt, long nanos) throws InterruptedException, TimeoutException {
+    private H await(Waiter attempt, long nanos) throws InterruptedException, TimeoutException {
         try {
             LockQueue.Held held = nanos < 0 ? attempt.result().get()
                     : attempt.result().get(nanos, TimeUnit.NANOSECONDS);
@@ -174,7 +175,7 @@ final class AttemptWaits<H> {
      * Aborts the attempt; throws the error when undone, returns the place when it was taken meanwhile.
      * {@code error} is given what became of the queued key, as far as the client knows.
      */
-    private H giveUp(LockAttempt attempt, Function<String, RuntimeException> error) {
+    private H giveUp(Waiter attempt, Function<String, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());
             // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
@@ -188,7 +189,7 @@ final class AttemptWaits<H> {
         return toHandle.apply(attempt.result().join());
     }
 
-    private void releaseIfTaken(LockAttempt attempt) {
+    private void releaseIfTaken(Waiter attempt) {
         if (!attempt.abort().join()) {
             release.accept(toHandle.apply(attempt.result().join()));
         }
