@@ -243,7 +243,8 @@ public final class Election {
         session.checkOpen();
         // the queue engine's exclusive rule with the candidate's value as the key's value, as Go writes it
         return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(),
-                new WaiterValue.Fixed(ByteString.copyFromUtf8(value))), new LockLabel(LockListener.Kind.LEADERSHIP, name));
+                new WaiterValue.Fixed(ByteString.copyFromUtf8(value))),
+                new LockLabel(LockListener.Kind.LEADERSHIP, name));
     }
 
     private Leadership elected(LockQueue.Held held, String value) {

@@ -24,6 +24,7 @@ import java.util.Set;
 final class EnqueueTxn {
     private final QueuePolicy policy;
     private final ByteString queue;
+    private final ByteString queueEnd;
     private final ByteString key;
     private final ByteString value;
     private final long leaseId;
@@ -69,6 +70,7 @@ final class EnqueueTxn {
     EnqueueTxn(QueuePolicy policy, ByteString key, ByteString value, long leaseId) {
         this.policy = policy;
         this.queue = policy.queue();
+        this.queueEnd = Kv.prefixEnd(queue);
         this.key = key;
         this.value = value;
         this.leaseId = leaseId;
@@ -86,11 +88,11 @@ final class EnqueueTxn {
                 .addSuccess(put())
                 .addSuccess(queueRead(true));
         if (agreeing()) {
-            txn.addCompare(Compare.newBuilder().setKey(queue).setRangeEnd(Kv.prefixEnd(queue))
+            txn.addCompare(Compare.newBuilder().setKey(queue).setRangeEnd(queueEnd)
                             .setTarget(Compare.CompareTarget.VALUE).setResult(Compare.CompareResult.EQUAL)
                             .setValue(value))
                     .addFailure(RequestOp.newBuilder().setRequestTxn(TxnRequest.newBuilder()
-                            .addCompare(noKeyYet(queue).toBuilder().setRangeEnd(Kv.prefixEnd(queue)))
+                            .addCompare(queueEmpty())
                             .addSuccess(put())));
         }
         return txn.addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
@@ -98,7 +100,7 @@ final class EnqueueTxn {
                 .build();
     }
 
-    /** What {@link #enqueue()}'s answer means: {@link Placed}, {@link StaleKey}, {@link Mismatch} or {@link Changed}. */
+    /** What {@link #enqueue()}'s answer means: {@link Placed}, {@link StaleKey}, {@link Mismatch}, {@link Changed}. */
     Answer parseEnqueue(TxnResponse response, long retiredUpTo) {
         boolean agreeing = agreeing();
         int at = response.getSucceeded() || !agreeing ? 1 : 2; // where the queue read is
@@ -133,10 +135,9 @@ final class EnqueueTxn {
      */
     TxnRequest takeIfFree() {
         return TxnRequest.newBuilder()
-                .addCompare(noKeyYet(queue).toBuilder().setRangeEnd(Kv.prefixEnd(queue)))
+                .addCompare(queueEmpty())
                 .addSuccess(put())
-                .addFailure(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(queue)
-                        .setRangeEnd(Kv.prefixEnd(queue)).setLimit(1)
+                .addFailure(RequestOp.newBuilder().setRequestRange(wholeQueue().setLimit(1)
                         .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND)))
                 .build();
     }
@@ -166,8 +167,8 @@ final class EnqueueTxn {
     TxnRequest reread(long createRevision) {
         return TxnRequest.newBuilder()
                 .addSuccess(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(key)))
-                .addSuccess(RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(queue)
-                        .setRangeEnd(Kv.prefixEnd(queue)).setKeysOnly(true).setMaxCreateRevision(createRevision - 1)))
+                .addSuccess(RequestOp.newBuilder().setRequestRange(
+                        wholeQueue().setKeysOnly(true).setMaxCreateRevision(createRevision - 1)))
                 .build();
     }
 
@@ -208,10 +209,18 @@ final class EnqueueTxn {
     }
 
     private RequestOp queueRead(boolean keysOnly) {
-        return RequestOp.newBuilder().setRequestRange(RangeRequest.newBuilder().setKey(queue)
-                .setRangeEnd(Kv.prefixEnd(queue)).setKeysOnly(keysOnly)
+        return RequestOp.newBuilder().setRequestRange(wholeQueue().setKeysOnly(keysOnly)
                 .setSortTarget(RangeRequest.SortTarget.CREATE).setSortOrder(RangeRequest.SortOrder.ASCEND))
                 .build();
+    }
+
+    private RangeRequest.Builder wholeQueue() {
+        return RangeRequest.newBuilder().setKey(queue).setRangeEnd(queueEnd);
+    }
+
+    /** True only while no key is in the queue: etcd compares every key of the range, an empty range as revision 0. */
+    private Compare queueEmpty() {
+        return noKeyYet(queue).toBuilder().setRangeEnd(queueEnd).build();
     }
 
     private static Compare noKeyYet(ByteString key) {

@@ -73,8 +73,6 @@ public final class Waiter implements WatchListener {
     private WatchMultiplexer.Subscription subscription;
     private CompletableFuture<Boolean> aborted;
     private KeyJanitor.Removal removal;
-    /** When the session's next attempt on the queue may enqueue, once this one ended. */
-    private CompletableFuture<Void> keyGone = DONE;
     /** Set before {@link #abort()} completes with true: its delete could not reach etcd. */
     private volatile boolean keyMayRemain;
 
@@ -228,6 +226,11 @@ public final class Waiter implements WatchListener {
             removeKey();
             return;
         }
+        lineUp(placed);
+    }
+
+    /** Holds when the keys ahead allow it; else waits for them to go (a tryLock ends instead). */
+    private void lineUp(EnqueueTxn.Placed placed) {
         ahead = new HashSet<>(placed.ahead());
         if (policy.rule().holds(ahead.size())) {
             acquired(placed.revision());
@@ -323,12 +326,7 @@ public final class Waiter implements WatchListener {
                 end(keyWent());
                 return;
             }
-            ahead = new HashSet<>(placed.ahead());
-            if (policy.rule().holds(ahead.size())) {
-                acquired(placed.revision());
-            } else {
-                watchFrom(placed.revision());
-            }
+            lineUp(placed);
         }, context);
     }
 
@@ -374,7 +372,8 @@ public final class Waiter implements WatchListener {
             gateUnused.run();
         } else {
             CompletableFuture<KeyJanitor.Removal> removed = settled.thenApply(v -> removeKey());
-            keyGone = policy.nonceValue() ? DONE : removed.thenCompose(r -> r.done);
+            // when the session's next attempt on the queue may enqueue
+            CompletableFuture<Void> keyGone = policy.nonceValue() ? DONE : removed.thenCompose(r -> r.done);
             keyGone.whenComplete((v, t) -> {
                 gate.leave();
                 gateUnused.run();

@@ -11,7 +11,7 @@ import java.util.function.Function;
  */
 public sealed interface WaiterValue {
 
-    /** A random nonce per attempt (the mutex, the read-write lock): cleanup deletes the key only while it carries it. */
+    /** A random nonce per attempt (mutex, read-write lock): cleanup deletes the key only while it carries it. */
     record Nonce() implements WaiterValue {
     }
 
