@@ -53,6 +53,9 @@ public final class EtcdErrors {
             Map.entry("UNAVAILABLE/etcdserver: rpc not supported for learner", Kind.NOT_EXECUTED),
             Map.entry("FAILED_PRECONDITION/etcdserver: rpc not supported for learner", Kind.NOT_EXECUTED),
             Map.entry("RESOURCE_EXHAUSTED/etcdserver: too many requests", Kind.NOT_EXECUTED),
+            // LeaseGrant on 3.5.30 returned it with code Unknown: the message, not the code, says etcd refused before
+            // proposing (its applied index lagged the committed one by more than 5000)
+            Map.entry("UNKNOWN/etcdserver: too many requests", Kind.NOT_EXECUTED),
             Map.entry("UNAVAILABLE/etcdserver: leader changed", Kind.UNAVAILABLE),
             Map.entry("UNAVAILABLE/etcdserver: server stopped", Kind.UNAVAILABLE),
             Map.entry("UNAVAILABLE/etcdserver: request timed out", Kind.UNAVAILABLE),

@@ -68,6 +68,15 @@ class EtcdErrorsTest {
     }
 
     @Test
+    void tooManyRequestsIsNotExecutedWhateverTheCode() {
+        for (Status.Code code : new Status.Code[] {Status.Code.RESOURCE_EXHAUSTED, Status.Code.UNKNOWN}) {
+            Throwable busy = etcd(code, "etcdserver: too many requests");
+            assertEquals(EtcdErrors.Kind.NOT_EXECUTED, EtcdErrors.kind(busy), code.toString());
+            assertTrue(EtcdErrors.retryable(busy, false), code.toString());
+        }
+    }
+
+    @Test
     void aStaleJwtTokenIsRenewedLikeAnExpiredOne() {
         assertEquals(EtcdErrors.Kind.INVALID_AUTH_TOKEN, EtcdErrors.kind(etcd(Status.Code.UNAUTHENTICATED,
                 "etcdserver: invalid auth token")));
