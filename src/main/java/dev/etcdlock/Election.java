@@ -3,6 +3,7 @@ package dev.etcdlock;
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.events.LockLabel;
+import dev.etcdlock.internal.lock.LeaderStream;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueueObserver;
 import dev.etcdlock.internal.lock.QueuePolicy;
@@ -213,7 +214,7 @@ public final class Election {
      * @return a publisher; each {@code subscribe} follows the leader on its own, and no I/O happens before it
      */
     public Flow.Publisher<LeaderInfo> observe() {
-        return new LeaderStream(observer, prefix, ForkJoinPool.commonPool());
+        return new LeaderStream<>(observer, prefix, ForkJoinPool.commonPool(), LeaderInfo::of);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.kv.Kv;
+import dev.etcdlock.internal.lock.Hold;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.proto.PutRequest;
@@ -12,7 +13,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One term as leader of an {@link Election}, from the campaign that won it until {@link #resign()} or its loss.
@@ -38,36 +38,22 @@ public final class Leadership implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Leadership.class.getName());
 
     private final String name;
-    private final SessionLocks locks;
     private final Kv kv;
-    private final LockQueue.Held held;
-    private final ReadOnlyFuture<Void> lost = new ReadOnlyFuture<>("Leadership");
-    /** Why the term ended (resigned, session closed, lost); null while it lasts. */
-    private final AtomicReference<RuntimeException> end = new AtomicReference<>();
-    /** Whether the guarded delete that gives up the place (and the session's turn at the name) was sent. */
-    private final AtomicBoolean released = new AtomicBoolean();
+    private final Hold hold;
     private final AtomicBoolean resignCalled = new AtomicBoolean();
     private volatile String value;
-    /** Stops the lease listener and the key watch; null until they are set up. */
-    private volatile Runnable stopListeners;
 
-    private Leadership(String name, SessionLocks locks, Kv kv, LockQueue.Held held, String value) {
+    private Leadership(String name, Kv kv, Hold hold, String value) {
         this.name = name;
-        this.locks = locks;
         this.kv = kv;
-        this.held = held;
+        this.hold = hold;
         this.value = value;
     }
 
     /** A term just won: from now on it hears of the lease's end and of its key's deletion. */
-    static Leadership elected(String name, SessionLocks locks, Kv kv, LockQueue.Held held,
-            String value) {
-        Leadership term = new Leadership(name, locks, kv, held, value);
-        term.stopListeners = locks.listenWhileHeld(held, term::leaseEnded, term::keyDeleted);
-        if (term.end.get() != null) { // ended while the listeners were being set up
-            term.stopListening();
-        }
-        return term;
+    static Leadership elected(String name, SessionLocks locks, Kv kv, LockQueue.Held held, String value) {
+        return new Leadership(name, kv, Hold.won(locks, held, new Hold.Words("leadership of " + name, "led"),
+                Leadership.class), value);
     }
 
     /**
@@ -85,7 +71,7 @@ public final class Leadership implements AutoCloseable {
      * @return the key, as UTF-8 text
      */
     public String key() {
-        return held.key().toStringUtf8();
+        return hold.key();
     }
 
     /**
@@ -106,7 +92,7 @@ public final class Leadership implements AutoCloseable {
      * @return the create revision of the leader key
      */
     public long fencingToken() {
-        return held.createRevision();
+        return hold.fencingToken();
     }
 
     /**
@@ -116,7 +102,7 @@ public final class Leadership implements AutoCloseable {
      * @return an etcd revision, at least {@link #fencingToken()}
      */
     public long electedRevision() {
-        return held.acquiredRevision();
+        return hold.held().acquiredRevision();
     }
 
     /**
@@ -127,7 +113,7 @@ public final class Leadership implements AutoCloseable {
      *     may have expired
      */
     public boolean isHeld() {
-        return end.get() == null && locks.lease().isValid();
+        return hold.isHeld();
     }
 
     /**
@@ -149,7 +135,7 @@ public final class Leadership implements AutoCloseable {
      *     {@code copy()}) are the caller's own
      */
     public CompletableFuture<Void> lost() {
-        return lost;
+        return hold.lost();
     }
 
     /**
@@ -169,19 +155,19 @@ public final class Leadership implements AutoCloseable {
      */
     public void proclaim(String newValue) {
         Objects.requireNonNull(newValue, "newValue");
-        RuntimeException ended = end.get();
+        RuntimeException ended = hold.endedBy();
         if (ended != null) {
             throw new LockNotHeldException("not the leader of " + name + " any more, nothing was proclaimed: "
                     + ended.getMessage());
         }
-        if (!locks.lease().isValid()) {
+        if (!hold.isHeld()) {
             throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") may be lost: the "
                     + "session's lease is not certainly valid any more; nothing was proclaimed");
         }
         TxnRequest txn = TxnRequest.newBuilder()
-                .addCompare(LockQueue.ownership(held.key(), held.createRevision()))
-                .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(held.key())
-                        .setValue(ByteString.copyFromUtf8(newValue)).setLease(locks.lease().id())))
+                .addCompare(LockQueue.ownership(hold.held().key(), fencingToken()))
+                .addSuccess(RequestOp.newBuilder().setRequestPut(PutRequest.newBuilder().setKey(hold.held().key())
+                        .setValue(ByteString.copyFromUtf8(newValue)).setLease(hold.leaseId())))
                 .build();
         boolean written;
         try {
@@ -193,9 +179,7 @@ public final class Leadership implements AutoCloseable {
             LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                     + ", fencing token " + fencingToken() + ") was lost before the proclaim: the key is gone (the "
                     + "session's lease expired or was revoked, or somebody deleted it); nothing was written");
-            if (lose(gone)) {
-                locks.lost(held, gone);
-            }
+            hold.keyFoundGone(gone);
             throw gone;
         }
         value = newValue;
@@ -217,28 +201,27 @@ public final class Leadership implements AutoCloseable {
             throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") was already resigned "
                     + "through this handle");
         }
-        if (!end.compareAndSet(null, new LockNotHeldException("leadership of " + name + " (key " + key()
+        if (!hold.endByOwner(new LockNotHeldException("leadership of " + name + " (key " + key()
                 + ") was resigned through this handle"))) {
-            releaseQuietly();
+            hold.releaseQuietly();
             throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") ended before the resign: "
-                    + end.get().getMessage());
+                    + hold.endedBy().getMessage());
         }
-        stopListening();
         boolean deleted;
         try {
-            deleted = release();
+            deleted = hold.release();
         } catch (RuntimeException e) {
-            lost.endOnPoolAndAwait(null); // done once resign() returns
+            hold.settle(null); // done once resign() returns
             throw EtcdErrors.toException(e, "resign from election " + name, true);
         }
         if (deleted) {
-            lost.endOnPoolAndAwait(null); // done once resign() returns
+            hold.settle(null);
             return;
         }
         LockNotHeldException gone = new LockNotHeldException("leadership of " + name + " (key " + key()
                 + ", fencing token " + fencingToken() + ") was lost before the resign: the session's lease expired or "
                 + "was revoked, or somebody deleted the key, and someone else may have led meanwhile");
-        lost.endOnPoolAndAwait(gone);
+        hold.settle(gone);
         throw gone;
     }
 
@@ -253,9 +236,9 @@ public final class Leadership implements AutoCloseable {
         if (resignCalled.get()) {
             return;
         }
-        if (end.get() != null) {
+        if (hold.state() != Hold.State.HELD) {
             resignCalled.set(true);
-            releaseQuietly();
+            hold.releaseQuietly();
             return;
         }
         try {
@@ -266,86 +249,12 @@ public final class Leadership implements AutoCloseable {
     }
 
     LockQueue.Held held() {
-        return held;
-    }
-
-    /** Deletes the key if it is still this term's, and lets the session's next campaign on the name in. Once. */
-    private boolean release() {
-        if (!released.compareAndSet(false, true)) {
-            return false;
-        }
-        return locks.unlock(held).join();
-    }
-
-    private void releaseQuietly() {
-        try {
-            release();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, () -> "releasing " + key() + " after the term ended: " + e);
-        }
-    }
-
-    private void leaseEnded(Throwable failure) {
-        if (failure == null) {
-            if (end.compareAndSet(null, new LockNotHeldException("leadership of " + name + " (key " + key()
-                    + ") ended when its session was closed"))) {
-                stopListening();
-                ForkJoinPool.commonPool().execute(() -> lost.settle(null));
-            }
-            return;
-        }
-        Throwable cause = EtcdErrors.unwrap(failure);
-        lose(new LeaseLostException(locks.lease().id(), "leadership of " + name + " (key " + key() + ", fencing "
-                + "token " + fencingToken() + ") ended with the session's lease: " + (cause instanceof
-                LeaseLostException ? cause.getMessage() : cause.toString())));
-    }
-
-    /**
-     * The key's delete event: the term is over from now on; lost() says why once one more round trip tells whether
-     * the lease went too (revoked or expired in etcd, which deletes its keys before a keep-alive could say so) or only
-     * the key. Not after a resign (its own delete is a release) or the session's close.
-     */
-    private void keyDeleted() {
-        if (locks.lease().endedByOwner()) { // the close's revoke: its callback may come after this event
-            leaseEnded(null);
-            return;
-        }
-        LockNotHeldException deleted = new LockNotHeldException("leadership of " + name + " ended: its key " + key()
-                + " (fencing token " + fencingToken() + ") was deleted");
-        if (!end.compareAndSet(null, deleted)) {
-            return;
-        }
-        stopListening();
-        locks.whyKeyWent("leadership of " + name + " ended", key(), fencingToken(), "; someone else may have led "
-                + "since").thenAccept(why -> {
-            LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
-            ForkJoinPool.commonPool().execute(() -> lost.fail(why));
-            locks.lost(held, why);
-        });
-    }
-
-    /** Ends the term as lost, once, and tells at once: any thread, including the client's I/O threads. */
-    private boolean lose(RuntimeException why) {
-        if (!end.compareAndSet(null, why)) {
-            return false;
-        }
-        stopListening();
-        LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
-        ForkJoinPool.commonPool().execute(() -> lost.fail(why));
-        return true;
-    }
-
-    private void stopListening() {
-        Runnable stop = stopListeners;
-        if (stop != null) {
-            stop.run();
-        }
+        return hold.held();
     }
 
     @Override
     public String toString() {
-        RuntimeException ended = end.get();
         return "Leadership{" + key() + ", token=" + fencingToken() + ", value=" + value
-                + (ended == null ? "" : ", ended") + "}";
+                + (hold.state() == Hold.State.HELD ? "" : ", ended") + "}";
     }
 }

@@ -1,13 +1,12 @@
 package dev.etcdlock;
 
-import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.lock.Hold;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A held lock: of a {@link Mutex}, either side of a {@link ReadWriteLock}, or one permit of a {@link Semaphore}.
@@ -34,33 +33,18 @@ public final class LockHandle implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(LockHandle.class.getName());
 
     private final String name;
-    private final SessionLocks locks;
-    private final LockQueue.Held held;
-    private final ReadOnlyFuture<Void> lost = new ReadOnlyFuture<>("LockHandle");
-    /** HELD until the first of: unlock/close (RELEASED), a loss (LOST), the session's close (ENDED). */
-    private final AtomicReference<State> state = new AtomicReference<>(State.HELD);
+    private final Hold hold;
     private final AtomicBoolean unlockCalled = new AtomicBoolean();
-    /** Set before LOST when the loss was the key seen deleted (not the lease): then no unlock can undo it. */
-    private volatile boolean keySeenDeleted;
-    /** Stops the lease listener and the key watch; null until they are set up. */
-    private volatile Runnable stopListeners;
 
-    private enum State { HELD, RELEASED, LOST, ENDED }
-
-    private LockHandle(String name, SessionLocks locks, LockQueue.Held held) {
+    private LockHandle(String name, Hold hold) {
         this.name = name;
-        this.locks = locks;
-        this.held = held;
+        this.hold = hold;
     }
 
     /** A lock just acquired: from now on it hears of the lease's end and of its key's deletion. */
     static LockHandle acquired(String name, SessionLocks locks, LockQueue.Held held) {
-        LockHandle handle = new LockHandle(name, locks, held);
-        handle.stopListeners = locks.listenWhileHeld(held, handle::leaseEnded, handle::keyDeleted);
-        if (handle.state.get() != State.HELD) { // ended while the listeners were being set up
-            handle.stopListening();
-        }
-        return handle;
+        return new LockHandle(name, Hold.won(locks, held, new Hold.Words("lock " + name, "held it"),
+                LockHandle.class));
     }
 
     /**
@@ -79,7 +63,7 @@ public final class LockHandle implements AutoCloseable {
      * @return the key, as UTF-8 text
      */
     public String key() {
-        return held.key().toStringUtf8();
+        return hold.key();
     }
 
     /**
@@ -91,7 +75,7 @@ public final class LockHandle implements AutoCloseable {
      * @return the create revision of the lock key
      */
     public long fencingToken() {
-        return held.createRevision();
+        return hold.fencingToken();
     }
 
     /**
@@ -101,7 +85,7 @@ public final class LockHandle implements AutoCloseable {
      * @return an etcd revision, at least {@link #fencingToken()}
      */
     public long acquiredRevision() {
-        return held.acquiredRevision();
+        return hold.held().acquiredRevision();
     }
 
     /**
@@ -113,7 +97,7 @@ public final class LockHandle implements AutoCloseable {
      *     may have expired
      */
     public boolean isHeld() {
-        return state.get() == State.HELD && locks.lease().isValid();
+        return hold.isHeld();
     }
 
     /**
@@ -134,7 +118,7 @@ public final class LockHandle implements AutoCloseable {
      *     {@code cancel} returns false; stages chained on it (or {@code copy()}) are the caller's own
      */
     public CompletableFuture<Void> lost() {
-        return lost;
+        return hold.lost();
     }
 
     /**
@@ -169,9 +153,7 @@ public final class LockHandle implements AutoCloseable {
         if (!unlockCalled.compareAndSet(false, true)) {
             return false;
         }
-        if (state.compareAndSet(State.HELD, State.RELEASED)) {
-            stopListening(); // our own delete is not a loss
-        }
+        hold.endByOwner(new LockNotHeldException("lock " + key() + " was released by this handle"));
         return true;
     }
 
@@ -193,7 +175,7 @@ public final class LockHandle implements AutoCloseable {
             release();
         } catch (LockNotHeldException e) {
             // a loss seen before was logged as a warning then
-            boolean news = !locks.lease().endedByOwner() && state.get() != State.LOST;
+            boolean news = !hold.endedByOwner() && hold.state() != Hold.State.LOST;
             LOG.log(news ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, e.getMessage());
         } catch (ClientClosedException e) {
             // the client is being closed right now: its close revokes the lease, which releases the lock
@@ -207,17 +189,16 @@ public final class LockHandle implements AutoCloseable {
      * deletes the key, which is what the caller asked for.
      */
     private void release() {
-        Lease lease = locks.lease();
         boolean deleted;
         try {
-            deleted = locks.unlock(held).join();
+            deleted = hold.release();
         } catch (RuntimeException e) {
-            settleLost();
+            hold.settle(null);
             RuntimeException failure = EtcdErrors.toException(e, "unlock of " + key(), true);
             // Our own close ended the lease, or the client's close failed this call after every lease had ended
             // (revoked by it, or lost before): either way nothing is left to release, so say why it is not held.
-            if (lease.endedByOwner() || (failure instanceof ClientClosedException && lease.done().isDone())) {
-                throw notHeld(lease);
+            if (hold.endedByOwner() || (failure instanceof ClientClosedException && hold.sessionEnded())) {
+                throw notHeld();
             }
             if (failure instanceof EtcdUnavailableException) {
                 throw new EtcdUnavailableException("unlock of " + key() + " got no answer from etcd: "
@@ -226,87 +207,20 @@ public final class LockHandle implements AutoCloseable {
             }
             throw failure;
         }
-        State before = state.get();
-        if (deleted && before == State.RELEASED) {
-            settleLost();
+        Hold.State before = hold.state();
+        if (deleted && before == Hold.State.RELEASED) {
+            hold.settle(null);
             return;
         }
-        if (deleted && before == State.LOST && !keySeenDeleted) {
+        if (deleted && before == Hold.State.LOST && !hold.keySeenDeleted()) {
             return; // the lease was lost only in this client's view and the key was still there; lost() told so
         }
-        settleLost();
-        throw notHeld(lease);
+        hold.settle(null);
+        throw notHeld();
     }
 
-    /**
-     * After the owner's unlock: lost() completes normally unless a loss or close completed it first, and is done once
-     * unlock() returns.
-     */
-    private void settleLost() {
-        if (state.get() != State.LOST && !lost.isDone()) { // a loss fails it: never settle over that
-            lost.endOnPoolAndAwait(null);
-        }
-    }
-
-    private void leaseEnded(Throwable failure) {
-        if (failure == null) {
-            if (state.compareAndSet(State.HELD, State.ENDED)) {
-                stopListening();
-                ForkJoinPool.commonPool().execute(() -> lost.settle(null));
-            }
-            return;
-        }
-        Throwable cause = EtcdErrors.unwrap(failure);
-        lose(cause instanceof LeaseLostException lostLease ? lostLease : new LeaseLostException(locks.lease().id(),
-                "lock " + key() + " (fencing token " + fencingToken() + ") was lost with the session's lease: "
-                        + cause));
-    }
-
-    /**
-     * The key's delete event: not held from now on; lost() says why once one more round trip tells whether the lease
-     * went too (revoked or expired in etcd, which deletes its keys before a keep-alive could say so) or only the key.
-     */
-    private void keyDeleted() {
-        if (locks.lease().endedByOwner()) { // the close's revoke: its callback may come after this event
-            leaseEnded(null);
-            return;
-        }
-        keySeenDeleted = true;
-        if (!state.compareAndSet(State.HELD, State.LOST)) {
-            return;
-        }
-        stopListening();
-        locks.whyKeyWent("lock " + name + " was lost", key(), fencingToken(), "; someone else may have held it "
-                + "since").thenAccept(why -> {
-            tell(why);
-            locks.lost(held, why); // the listener and JFR hear of it now, not at unlock
-        });
-    }
-
-    /** Ends the hold as lost, once, and tells at once: any thread, including the client's I/O threads. */
-    private boolean lose(EtcdLockException why) {
-        if (!state.compareAndSet(State.HELD, State.LOST)) {
-            return false;
-        }
-        stopListening();
-        tell(why);
-        return true;
-    }
-
-    private void tell(EtcdLockException why) {
-        LOG.log(System.Logger.Level.WARNING, () -> why.getMessage());
-        ForkJoinPool.commonPool().execute(() -> lost.fail(why));
-    }
-
-    private void stopListening() {
-        Runnable stop = stopListeners;
-        if (stop != null) {
-            stop.run();
-        }
-    }
-
-    private LockNotHeldException notHeld(Lease lease) {
-        if (lease.endedByOwner()) {
+    private LockNotHeldException notHeld() {
+        if (hold.endedByOwner()) {
             return new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was "
                     + "released when its session or client was closed, before this unlock");
         }
@@ -316,13 +230,13 @@ public final class LockHandle implements AutoCloseable {
     }
 
     LockQueue.Held held() {
-        return held;
+        return hold.held();
     }
 
     @Override
     public String toString() {
-        State now = state.get();
-        return "LockHandle{" + key() + ", token=" + fencingToken() + (now == State.HELD ? "" : ", "
+        Hold.State now = hold.state();
+        return "LockHandle{" + key() + ", token=" + fencingToken() + (now == Hold.State.HELD ? "" : ", "
                 + now.name().toLowerCase(java.util.Locale.ROOT)) + "}";
     }
 }

@@ -1,5 +1,6 @@
 package dev.etcdlock;
 
+import dev.etcdlock.internal.ReadOnlyFuture;
 import dev.etcdlock.internal.Engine;
 import dev.etcdlock.internal.lease.Lease;
 import dev.etcdlock.internal.lock.SessionLocks;

@@ -44,7 +44,7 @@ final class KeyJanitor {
     static final long RETRY_MAX_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final Kv kv;
-    private final SerialContext engine;
+    private final SerialContext context;
     private final Transport transport;
     private final Lease lease;
     private final AtomicInteger pending = new AtomicInteger();
@@ -69,9 +69,9 @@ final class KeyJanitor {
         }
     }
 
-    KeyJanitor(Kv kv, SerialContext engine, Transport transport, Lease lease) {
+    KeyJanitor(Kv kv, SerialContext context, Transport transport, Lease lease) {
         this.kv = kv;
-        this.engine = engine;
+        this.context = context;
         this.transport = transport;
         this.lease = lease;
     }
@@ -124,7 +124,7 @@ final class KeyJanitor {
 
     /** The attempt or hold that owned {@code createRevision} of {@code key} is over. Any thread. */
     void retire(ByteString key, long createRevision) {
-        engine.execute(() -> {
+        context.execute(() -> {
             KeyState state = state(key);
             if (createRevision != 0 && state.owned == createRevision) {
                 state.owned = 0;
@@ -241,8 +241,8 @@ final class KeyJanitor {
                             + EtcdErrors.unwrap(failure) + "); retrying until it goes or the session's lease "
                             + Long.toHexString(lease.id()) + " ends");
                 }
-                engine.schedule(this::attempt, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
-            }, engine);
+                context.schedule(this::attempt, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+            }, context);
         }
 
         /** The lease is over (its keys go with it) or the client closed (which revoked it): nothing left to do. */

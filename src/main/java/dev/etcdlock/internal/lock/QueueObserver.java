@@ -39,12 +39,12 @@ public final class QueueObserver {
 
     private final Kv kv;
     private final WatchMultiplexer watches;
-    private final SerialContext engine;
+    private final SerialContext context;
 
     public QueueObserver(Engine engine) {
         this.kv = engine.kv();
         this.watches = engine.watches();
-        this.engine = engine.transport().executor();
+        this.context = engine.transport().executor();
     }
 
     /** The head of the queue under {@code prefix}, or null when it is empty: one read, retried on other members. */
@@ -121,7 +121,7 @@ public final class QueueObserver {
         }
 
         private void post(Runnable task) {
-            engine.execute(task);
+            context.execute(task);
         }
 
         /** The whole queue, then every event after the read's revision. */
@@ -130,7 +130,7 @@ public final class QueueObserver {
                 return;
             }
             kv.range(RangeRequest.newBuilder().setKey(prefix).setRangeEnd(Kv.prefixEnd(prefix)).build())
-                    .whenCompleteAsync(this::readDone, engine);
+                    .whenCompleteAsync(this::readDone, context);
         }
 
         private void readDone(RangeResponse response, Throwable failure) {
@@ -142,7 +142,7 @@ public final class QueueObserver {
                     LOG.log(System.Logger.Level.DEBUG, () -> "reading " + prefix.toStringUtf8() + " failed, will "
                             + "retry: " + failure);
                     // after the client's close this runs at once, and the read fails as closed: onError below
-                    engine.schedule(this::read, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+                    context.schedule(this::read, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
                 } else {
                     cancelled = true;
                     listener.onError(EtcdErrors.unwrap(failure));
@@ -268,7 +268,7 @@ public final class QueueObserver {
                 }
                 if (failure != null) {
                     if (worthRetrying(failure)) {
-                        engine.schedule(this::recheck, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
+                        context.schedule(this::recheck, backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
                     }
                     return;
                 }
@@ -277,7 +277,7 @@ public final class QueueObserver {
                 } else {
                     subscribe(r.getHeader().getRevision());
                 }
-            }, engine);
+            }, context);
         }
 
         private void gone() {

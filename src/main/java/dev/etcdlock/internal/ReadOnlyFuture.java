@@ -1,4 +1,4 @@
-package dev.etcdlock;
+package dev.etcdlock.internal;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -8,25 +8,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * A future the application reads and chains on but cannot complete: the one {@link Session#lost()}, {@link
- * LockHandle#lost()} and {@link Leadership#lost()} hand to every caller. One shared instance rather than a copy per
+ * A future the application reads and chains on but cannot complete: the one {@code Session.lost()}, {@code
+ * LockHandle.lost()} and {@code Leadership.lost()} hand to every caller. One shared instance rather than a copy per
  * call, so that polling {@code lost().isDone()} on a long-lived session costs nothing; only etcd-lock ends it ({@link
  * #settle}, {@link #fail}). Stages chained on it are plain {@link CompletableFuture}s, the caller's own to complete or
  * time out.
  */
-final class ReadOnlyFuture<T> extends CompletableFuture<T> {
+public final class ReadOnlyFuture<T> extends CompletableFuture<T> {
     private final String owner;
 
     /** @param owner what this future tells of, for the message refusing a caller's completion */
-    ReadOnlyFuture(String owner) {
+    public ReadOnlyFuture(String owner) {
         this.owner = owner;
     }
 
-    void settle(T value) {
+    public void settle(T value) {
         super.complete(value);
     }
 
-    void fail(Throwable failure) {
+    public void fail(Throwable failure) {
         super.completeExceptionally(failure);
     }
 
@@ -37,7 +37,7 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
      *
      * @param failure null to complete it normally
      */
-    void endOnPoolAndAwait(Throwable failure) {
+    public void endOnPoolAndAwait(Throwable failure) {
         ForkJoinPool.commonPool().execute(() -> {
             if (failure == null) {
                 settle(null);
@@ -54,7 +54,7 @@ final class ReadOnlyFuture<T> extends CompletableFuture<T> {
      * {@code get()}: a thread woken in {@code get()} helps run the pending stages. The latch's action is pushed last,
      * so it runs first, before any stage.
      */
-    void awaitDone() {
+    public void awaitDone() {
         CountDownLatch done = new CountDownLatch(1);
         whenComplete((v, failure) -> done.countDown());
         try {

@@ -1,7 +1,6 @@
-package dev.etcdlock;
+package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
-import dev.etcdlock.internal.lock.QueueObserver;
 import dev.etcdlock.internal.proto.KeyValue;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -9,25 +8,29 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
- * {@link Election#observe()}: each subscription follows the election's leader on the client's shared watch stream
+ * {@code Election.observe()}: each subscription follows the election's leader on the client's shared watch stream
  * and hands the leaders to its subscriber on {@code executor}, one signal at a time, in order. While the subscriber
  * has no demand, only the newest leader is kept: it gets that one when it asks again, never a stale backlog.
  */
-final class LeaderStream implements Flow.Publisher<LeaderInfo> {
+public final class LeaderStream<T> implements Flow.Publisher<T> {
     private final QueueObserver observer;
     private final ByteString prefix;
     private final Executor executor;
+    private final Function<KeyValue, T> toLeader;
 
-    LeaderStream(QueueObserver observer, ByteString prefix, Executor executor) {
+    /** @param toLeader what subscribers get for a leader key; it must not block */
+    public LeaderStream(QueueObserver observer, ByteString prefix, Executor executor, Function<KeyValue, T> toLeader) {
+        this.toLeader = toLeader;
         this.observer = observer;
         this.prefix = prefix;
         this.executor = executor;
     }
 
     @Override
-    public void subscribe(Flow.Subscriber<? super LeaderInfo> subscriber) {
+    public void subscribe(Flow.Subscriber<? super T> subscriber) {
         Objects.requireNonNull(subscriber, "subscriber");
         Following following = new Following(subscriber);
         subscriber.onSubscribe(following);
@@ -35,9 +38,9 @@ final class LeaderStream implements Flow.Publisher<LeaderInfo> {
     }
 
     private final class Following implements Flow.Subscription, QueueObserver.HeadListener {
-        private final Flow.Subscriber<? super LeaderInfo> subscriber;
+        private final Flow.Subscriber<? super T> subscriber;
         /** Leaders not delivered yet, oldest first; trimmed to the newest while there is no demand. */
-        private final ConcurrentLinkedQueue<LeaderInfo> undelivered = new ConcurrentLinkedQueue<>();
+        private final ConcurrentLinkedQueue<T> undelivered = new ConcurrentLinkedQueue<>();
         private final AtomicInteger undeliveredCount = new AtomicInteger();
         private final AtomicLong demand = new AtomicLong();
         /** Drain requests not yet seen by the draining task: the task runs while this is above zero. */
@@ -46,7 +49,7 @@ final class LeaderStream implements Flow.Publisher<LeaderInfo> {
         private volatile boolean cancelled;
         private volatile QueueObserver.Following head;
 
-        Following(Flow.Subscriber<? super LeaderInfo> subscriber) {
+        Following(Flow.Subscriber<? super T> subscriber) {
             this.subscriber = subscriber;
         }
 
@@ -85,7 +88,7 @@ final class LeaderStream implements Flow.Publisher<LeaderInfo> {
             if (kv == null) { // as Go's Observe: leaders only, the queue becoming empty is not news
                 return;
             }
-            undelivered.add(LeaderInfo.of(kv));
+            undelivered.add(toLeader.apply(kv));
             undeliveredCount.incrementAndGet();
             if (demand.get() == 0) {
                 // nobody asked: what was not delivered is stale. Polls race only with a delivery, which also takes
@@ -123,7 +126,7 @@ final class LeaderStream implements Flow.Publisher<LeaderInfo> {
                     return;
                 }
                 while (demand.get() > 0 && !cancelled) {
-                    LeaderInfo next = undelivered.poll();
+                    T next = undelivered.poll();
                     if (next == null) {
                         break;
                     }
