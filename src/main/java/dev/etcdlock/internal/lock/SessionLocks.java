@@ -1,47 +1,65 @@
 package dev.etcdlock.internal.lock;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdLockException;
 import dev.etcdlock.LeaseLostException;
-import dev.etcdlock.LockNotHeldException;
 import dev.etcdlock.LockListener;
+import dev.etcdlock.LockNotHeldException;
 import dev.etcdlock.internal.events.LockEvents;
 import dev.etcdlock.internal.events.LockLabel;
+import dev.etcdlock.internal.events.LossReason;
 import dev.etcdlock.internal.lease.Lease;
+import dev.etcdlock.internal.transport.EtcdErrors;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * The lock side of one session: its lease, a local gate per lock name so its threads take turns, and what it holds
- * ({@link SessionHolds}, which reports acquisitions, releases and losses).
+ * The lock side of one session, where its threads queue: a local {@link Gate} per lock name so they take turns (etcd
+ * sees one key per session and name), the {@link Waiter}s on their way to etcd's queue, and what the session holds.
+ * Each acquisition is reported to the session's {@link LockEvents}, and each hold's end exactly once, as a release
+ * (its unlock deleted the key) or a loss (lease lost, session closed, key found deleted), whichever is seen first.
+ * Any thread; every method but {@link #tryLock} returns at once.
  */
 public final class SessionLocks {
     private final LockQueue queue;
     private final Lease lease;
-    private final SessionHolds holds;
+    private final LockEvents events;
+    /** What the session holds, until the hold's end is reported: removal is the once-only claim to report it. */
+    private final ConcurrentHashMap<LockQueue.Held, Holding> holdings = new ConcurrentHashMap<>();
     private final KeyJanitor janitor;
-    private final ConcurrentHashMap<ByteString, LocalGate> gates = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<ByteString, Gate> gates = new ConcurrentHashMap<>();
     /** Waiters of this session not finished yet, at the gate or in etcd's queue: ended when the lease ends. */
     private final Set<Waiter> waiters = ConcurrentHashMap.newKeySet();
     /** Holders that must hear at once when the lease ends (an election's leader), until they unregister. */
     private final Set<Consumer<Throwable>> leaseListeners = ConcurrentHashMap.newKeySet();
+
+    private record Holding(LockLabel label, long sinceNanos) {
+    }
 
     public SessionLocks(LockQueue queue, Lease lease) {
         this(queue, lease, LockEvents.JFR_ONLY);
     }
 
     public SessionLocks(LockQueue queue, Lease lease, LockEvents events) {
+        this(queue, queue.janitor(lease), lease, events);
+    }
+
+    /** With the janitor given: null, with a null queue, for tests of the reporting alone. */
+    SessionLocks(LockQueue queue, KeyJanitor janitor, Lease lease, LockEvents events) {
         this.queue = queue;
         this.lease = lease;
-        this.holds = new SessionHolds(lease, events);
-        this.janitor = queue.janitor(lease);
+        this.events = events;
+        this.janitor = janitor;
         // one callback per session, not one per attempt: a long-lived session must not pile them up
         lease.done().whenComplete((v, failure) -> {
-            holds.leaseEnded(failure);
+            holdsEnded(failure);
             for (Waiter waiter : List.copyOf(waiters)) {
                 waiter.leaseEnded(failure);
             }
@@ -110,9 +128,9 @@ public final class SessionLocks {
         Waiter waiter = new Waiter(queue, janitor, retainGate(policy), () -> releaseGate(prefix), policy, lease, noWait,
                 (held, failure) -> {
                     if (held != null) {
-                        holds.acquired(label, held, start);
+                        acquired(label, held, start);
                     } else {
-                        holds.notAcquired(label, start, failure);
+                        notAcquired(label, start, failure);
                     }
                 });
         waiters.add(waiter);
@@ -138,12 +156,12 @@ public final class SessionLocks {
             gates.get(held.prefix()).leave(); // present: the holder still uses it
             releaseGate(held.prefix());
             if (failure == null) {
-                holds.unlocked(held, ok);
+                unlocked(held, ok);
             } else {
                 if (!lease.done().isDone()) {
                     janitor.removeIfCreatedAt(held.key(), held.createRevision());
                 }
-                holds.unlockUnanswered(held, failure);
+                unlockUnanswered(held, failure);
             }
         });
     }
@@ -197,7 +215,11 @@ public final class SessionLocks {
      * or another loss was reported first. Any thread.
      */
     public void lost(LockQueue.Held held, EtcdLockException why) {
-        holds.lost(held, why);
+        Holding holding = holdings.remove(held);
+        if (holding != null) {
+            events.lost(holding.label(), held.createRevision(), System.nanoTime() - holding.sinceNanos(),
+                    why instanceof LeaseLostException ? LossReason.LEASE_LOST : LossReason.KEY_DELETED, why);
+        }
     }
 
     /** For callers that give no label (tests of the engine): a mutex named after the queue. */
@@ -211,9 +233,9 @@ public final class SessionLocks {
         return gates.size();
     }
 
-    private LocalGate retainGate(QueuePolicy policy) {
+    private Gate retainGate(QueuePolicy policy) {
         return gates.compute(policy.queue(), (p, gate) -> {
-            LocalGate g = gate != null ? gate : new LocalGate(policy.keyPrefix());
+            Gate g = gate != null ? gate : new Gate(policy.keyPrefix());
             if (!g.keyPrefix.equals(policy.keyPrefix())) {
                 String id = Long.toHexString(lease.id());
                 throw new IllegalStateException("this session (lease " + id + ") holds or waits for "
@@ -229,5 +251,147 @@ public final class SessionLocks {
 
     private void releaseGate(ByteString prefix) {
         gates.computeIfPresent(prefix, (p, gate) -> --gate.users == 0 ? null : gate);
+    }
+
+    /** Call before the caller gets the hold, so that its acquisition is reported before its release. */
+    void acquired(LockLabel label, LockQueue.Held held, long startNanos) {
+        long now = System.nanoTime();
+        // reported before it is recorded: a holdsEnded running meanwhile finds nothing, or reports after this
+        events.acquired(label, held.key(), held.createRevision(), lease.id(), now - startNanos);
+        holdings.put(held, new Holding(label, now));
+        if (lease.done().isDone()) { // ended while this was recorded: holdsEnded may have run before it
+            holdsEnded(lease.done().handle((v, t) -> t).join());
+        }
+    }
+
+    private void notAcquired(LockLabel label, long startNanos, Throwable failure) {
+        events.notAcquired(label, System.nanoTime() - startNanos, why(failure, label));
+    }
+
+    /** The unlock's guarded delete answered: {@code deleted} false when the key was no longer ours. */
+    private void unlocked(LockQueue.Held held, boolean deleted) {
+        Holding holding = holdings.remove(held);
+        if (holding == null) {
+            return; // its loss was reported already
+        }
+        long heldNanos = System.nanoTime() - holding.sinceNanos();
+        if (deleted) {
+            events.released(holding.label(), held.createRevision(), heldNanos);
+        } else {
+            events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.KEY_DELETED,
+                    new LockNotHeldException(describe(holding, held) + " was found deleted at unlock"));
+        }
+    }
+
+    /**
+     * The unlock's delete failed without an answer: the handle counts as released, so the hold ends here, as a loss,
+     * since whether the key went is unknown (it goes with the lease at the latest).
+     */
+    private void unlockUnanswered(LockQueue.Held held, Throwable failure) {
+        Holding holding = holdings.remove(held);
+        if (holding == null) {
+            return;
+        }
+        RuntimeException translated = EtcdErrors.toException(failure, "unlocking " + describe(holding, held), true);
+        EtcdLockException why = translated instanceof EtcdLockException e ? e
+                : new EtcdLockException(translated.getMessage(), translated);
+        events.lost(holding.label(), held.createRevision(), System.nanoTime() - holding.sinceNanos(),
+                LossReason.UNLOCK_UNANSWERED, why);
+    }
+
+    /** The lease ended ({@code failure} null: revoked by its owner): whatever is still held is gone with it. */
+    private void holdsEnded(Throwable failure) {
+        for (LockQueue.Held held : List.copyOf(holdings.keySet())) {
+            Holding holding = holdings.remove(held);
+            if (holding == null) {
+                continue;
+            }
+            long heldNanos = System.nanoTime() - holding.sinceNanos();
+            if (failure == null) {
+                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.SESSION_CLOSED,
+                        new ClientClosedException(describe(holding, held) + " was released by closing its session"));
+            } else {
+                Throwable cause = EtcdErrors.unwrap(failure);
+                events.lost(holding.label(), held.createRevision(), heldNanos, LossReason.LEASE_LOST,
+                        cause instanceof LeaseLostException lost ? lost : new LeaseLostException(lease.id(),
+                                describe(holding, held) + " was lost with the session's lease: " + cause));
+            }
+        }
+    }
+
+    private static String describe(Holding holding, LockQueue.Held held) {
+        return holding.label().name() + " (key " + held.key().toStringUtf8() + ", fencing token "
+                + held.createRevision() + ")";
+    }
+
+    /** What the listener hears of a failed lock call: our exceptions as they are, etcd's translated as the call's. */
+    private static Throwable why(Throwable failure, LockLabel label) {
+        Throwable cause = EtcdErrors.unwrap(failure);
+        if (cause instanceof EtcdLockException || cause instanceof IllegalStateException
+                || cause instanceof CancellationException) {
+            return cause;
+        }
+        return EtcdErrors.toException(cause, "locking " + label.name(), true);
+    }
+
+    /**
+     * FIFO admission of one process's waiters for one lock name on one session. etcd sees one waiter key per session
+     * and name, so threads that share a session must take turns here first, or two of them would both "hold" the key
+     * (as two goroutines on one Go session do). The monitor guards only the queue, never I/O.
+     */
+    static final class Gate {
+        /** The waiter key prefix every user of this gate asks for: a session takes one place per queue at a time. */
+        final ByteString keyPrefix;
+        /** Made when a second thread comes: most gates never need it. */
+        private ArrayDeque<CompletableFuture<Void>> waiters;
+        private boolean taken;
+        /** Attempts and holders using this gate; changed only in the owning map's compute, which drops it at 0. */
+        int users;
+
+        Gate(ByteString keyPrefix) {
+            this.keyPrefix = keyPrefix;
+        }
+
+        /** Completes when the caller is admitted; cancel it to stop waiting. */
+        CompletableFuture<Void> enter() {
+            synchronized (this) {
+                if (!taken) {
+                    taken = true;
+                    return CompletableFuture.completedFuture(null);
+                }
+                CompletableFuture<Void> turn = new CompletableFuture<>();
+                if (waiters == null) {
+                    waiters = new ArrayDeque<>(2);
+                }
+                waiters.addLast(turn);
+                return turn;
+            }
+        }
+
+        /** Admits the caller only if nobody is admitted. */
+        synchronized boolean tryEnter() {
+            if (taken) {
+                return false;
+            }
+            taken = true;
+            return true;
+        }
+
+        /** Passes the turn to the next waiter that has not cancelled. */
+        void leave() {
+            while (true) {
+                CompletableFuture<Void> next;
+                synchronized (this) {
+                    next = waiters == null ? null : waiters.pollFirst();
+                    if (next == null) {
+                        taken = false;
+                        return;
+                    }
+                }
+                if (next.complete(null)) {
+                    return;
+                }
+            }
+        }
     }
 }

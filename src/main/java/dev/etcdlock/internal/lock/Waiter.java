@@ -47,7 +47,7 @@ public final class Waiter implements WatchListener {
     private final QueuePolicy policy;
     private final Lease lease;
     private final KeyJanitor janitor;
-    private final LocalGate gate;
+    private final SessionLocks.Gate gate;
     /** Gives up this waiter's use of the gate (the session drops a gate nobody uses). */
     private final Runnable gateUnused;
     /** tryLock: complete with null, the key removed, instead of waiting. */
@@ -76,8 +76,8 @@ public final class Waiter implements WatchListener {
     /** Set before {@link #abort()} completes with true: its delete could not reach etcd. */
     private volatile boolean keyMayRemain;
 
-    Waiter(LockQueue queue, KeyJanitor janitor, LocalGate gate, Runnable gateUnused, QueuePolicy policy, Lease lease,
-            boolean noWait, BiConsumer<LockQueue.Held, Throwable> outcome) {
+    Waiter(LockQueue queue, KeyJanitor janitor, SessionLocks.Gate gate, Runnable gateUnused, QueuePolicy policy,
+            Lease lease, boolean noWait, BiConsumer<LockQueue.Held, Throwable> outcome) {
         this.queue = queue;
         this.context = queue.context();
         this.janitor = janitor;

@@ -211,8 +211,8 @@ class CleanupUnderFaultsTest {
     /** A waiter on its own gate, sharing {@code janitor}: as the session's next attempts on the queue would. */
     private static LockQueue.Held acquire(LockQueue queue, QueuePolicy policy, Lease lease, KeyJanitor janitor)
             throws Exception {
-        Waiter waiter = new Waiter(queue, janitor, new LocalGate(policy.keyPrefix()), () -> { }, policy, lease, false,
-                (held, failure) -> { });
+        Waiter waiter = new Waiter(queue, janitor, new SessionLocks.Gate(policy.keyPrefix()), () -> { }, policy, lease,
+                false, (held, failure) -> { });
         waiter.start();
         return waiter.result().get(5, TimeUnit.SECONDS);
     }

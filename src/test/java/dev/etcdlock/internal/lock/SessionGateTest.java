@@ -10,11 +10,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
-class LocalGateTest {
+class SessionGateTest {
 
     @Test
     void admitsOneAtATimeInArrivalOrder() {
-        LocalGate gate = new LocalGate(ByteString.copyFromUtf8("/gate/"));
+        SessionLocks.Gate gate = new SessionLocks.Gate(ByteString.copyFromUtf8("/gate/"));
         CompletableFuture<Void> first = gate.enter();
         assertTrue(first.isDone());
         List<Integer> admitted = new ArrayList<>();
@@ -38,7 +38,7 @@ class LocalGateTest {
 
     @Test
     void cancelledWaitersAreSkipped() {
-        LocalGate gate = new LocalGate(ByteString.copyFromUtf8("/gate/"));
+        SessionLocks.Gate gate = new SessionLocks.Gate(ByteString.copyFromUtf8("/gate/"));
         gate.enter();
         CompletableFuture<Void> gaveUp = gate.enter();
         CompletableFuture<Void> next = gate.enter();
