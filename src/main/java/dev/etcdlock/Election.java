@@ -7,10 +7,8 @@ import dev.etcdlock.internal.lock.LeaderStream;
 import dev.etcdlock.internal.lock.LockQueue;
 import dev.etcdlock.internal.lock.QueueObserver;
 import dev.etcdlock.internal.lock.QueuePolicy;
-import dev.etcdlock.internal.lock.QueueRule;
 import dev.etcdlock.internal.lock.SessionLocks;
 import dev.etcdlock.internal.lock.Waiter;
-import dev.etcdlock.internal.lock.WaiterValue;
 import dev.etcdlock.internal.lock.Waits;
 import dev.etcdlock.internal.transport.EtcdErrors;
 import java.nio.charset.StandardCharsets;
@@ -243,8 +241,8 @@ public final class Election {
         Objects.requireNonNull(value, "value");
         session.checkOpen();
         // the queue engine's exclusive rule with the candidate's value as the key's value, as Go writes it
-        return locks.lock(new QueuePolicy(prefix, prefix, QueueRule.exclusive(),
-                new WaiterValue.Fixed(ByteString.copyFromUtf8(value))),
+        return locks.lock(new QueuePolicy(prefix, prefix, QueuePolicy.Rule.exclusive(),
+                new QueuePolicy.Value.Fixed(ByteString.copyFromUtf8(value))),
                 new LockLabel(LockListener.Kind.LEADERSHIP, name));
     }
 

@@ -2,9 +2,7 @@ package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lock.QueuePolicy;
-import dev.etcdlock.internal.lock.QueueRule;
 import dev.etcdlock.internal.lock.SessionLocks;
-import dev.etcdlock.internal.lock.WaiterValue;
 
 /**
  * A distributed read-write lock on a name, through a {@link Session}: many readers at once, or one writer alone.
@@ -53,10 +51,10 @@ public final class ReadWriteLock {
         this.name = name;
         this.read = new Acquirer(session, locks, name, LockListener.Kind.READ_LOCK, "read lock",
                 "use readLock().tryLock() to take it only if no writer holds or waits",
-                new QueuePolicy(prefix, readers, QueueRule.sharedWith(readers), WaiterValue.nonce()));
+                new QueuePolicy(prefix, readers, QueuePolicy.Rule.sharedWith(readers), QueuePolicy.Value.nonce()));
         this.write = new Acquirer(session, locks, name, LockListener.Kind.WRITE_LOCK, "write lock",
                 "use writeLock().tryLock() to take it only if it is free",
-                new QueuePolicy(prefix, writers, QueueRule.exclusive(), WaiterValue.nonce()));
+                new QueuePolicy(prefix, writers, QueuePolicy.Rule.exclusive(), QueuePolicy.Value.nonce()));
     }
 
     /**

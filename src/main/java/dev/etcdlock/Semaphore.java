@@ -2,9 +2,7 @@ package dev.etcdlock;
 
 import com.google.protobuf.ByteString;
 import dev.etcdlock.internal.lock.QueuePolicy;
-import dev.etcdlock.internal.lock.QueueRule;
 import dev.etcdlock.internal.lock.SessionLocks;
-import dev.etcdlock.internal.lock.WaiterValue;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -52,8 +50,9 @@ public final class Semaphore {
             throw new IllegalArgumentException("a semaphore needs at least 1 permit, was given " + permits);
         }
         ByteString prefix = Acquirer.prefixOf(name);
-        QueuePolicy policy = new QueuePolicy(prefix, prefix, QueueRule.permits(permits), new WaiterValue.Agreed(
-                ByteString.copyFromUtf8(Integer.toString(permits)), found -> mismatch(name, permits, found)));
+        QueuePolicy policy = new QueuePolicy(prefix, prefix, QueuePolicy.Rule.permits(permits),
+                new QueuePolicy.Value.Agreed(ByteString.copyFromUtf8(Integer.toString(permits)),
+                        found -> mismatch(name, permits, found)));
         this.session = session;
         this.permits = permits;
         this.acquirer = new Acquirer(session, locks, name, LockListener.Kind.SEMAPHORE_PERMIT,

@@ -1,7 +1,7 @@
 package dev.etcdlock.internal.cli;
 
 import com.google.protobuf.ByteString;
-import dev.etcdlock.internal.lock.QueueRule;
+import dev.etcdlock.internal.lock.QueuePolicy;
 import dev.etcdlock.internal.proto.KeyValue;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * Who holds and who waits under a lock name, worked out from the keys alone, as the recipes decide it: keys ordered
- * by create revision, each blocked by the earlier keys its {@link QueueRule} names. Pure: no I/O.
+ * by create revision, each blocked by the earlier keys its {@link QueuePolicy.Rule} names. Pure: no I/O.
  *
  * <p>The layout is what the user {@linkplain Told told} ({@code --layout}, {@code --permits}), else read from the
  * keys only where they leave no doubt:
@@ -133,7 +133,7 @@ record QueueView(String name, Layout layout, int permits, String decidedBy, List
         List<Entry> entries = new ArrayList<>(queue.size());
         int waiting = 0;
         for (KeyValue kv : queue) {
-            QueueRule rule = ruleFor(layout, permits, readers, kv.getKey());
+            QueuePolicy.Rule rule = ruleFor(layout, permits, readers, kv.getKey());
             Set<ByteString> ahead = rule.blockersAhead(queue, kv.getCreateRevision());
             if (rule.holds(ahead.size())) {
                 entries.add(new Entry(kv, true, 0, List.of(), ""));
@@ -156,11 +156,12 @@ record QueueView(String name, Layout layout, int permits, String decidedBy, List
     }
 
     /** The rule a key of this layout waits by: the recipes' own. */
-    static QueueRule ruleFor(Layout layout, int permits, ByteString readers, ByteString key) {
+    static QueuePolicy.Rule ruleFor(Layout layout, int permits, ByteString readers, ByteString key) {
         return switch (layout) {
-            case SEMAPHORE -> QueueRule.permits(permits);
-            case READ_WRITE -> key.startsWith(readers) ? QueueRule.sharedWith(readers) : QueueRule.exclusive();
-            case MUTEX -> QueueRule.exclusive();
+            case SEMAPHORE -> QueuePolicy.Rule.permits(permits);
+            case READ_WRITE -> key.startsWith(readers) ? QueuePolicy.Rule.sharedWith(readers)
+                    : QueuePolicy.Rule.exclusive();
+            case MUTEX -> QueuePolicy.Rule.exclusive();
         };
     }
 

@@ -78,9 +78,9 @@ final class EnqueueTxn {
 
     /**
      * Puts the key if the session has none, and reads the queue. Then: the key and the queue; Else: the key as it is
-     * and the queue. With {@link WaiterValue.Agreed}, the Then branch also requires every key to carry our value; a
-     * VALUE compare fails on an empty range, so the Else branch puts the first key of an empty queue itself (no
-     * second round trip in the uncontended case), and reads the queue's values to name a mismatch.
+     * and the queue. With {@link QueuePolicy.Value.Agreed}, the Then branch also requires every key to carry our
+     * value; a VALUE compare fails on an empty range, so the Else branch puts the first key of an empty queue itself
+     * (no second round trip in the uncontended case), and reads the queue's values to name a mismatch.
      */
     TxnRequest enqueue() {
         TxnRequest.Builder txn = TxnRequest.newBuilder()
@@ -194,7 +194,7 @@ final class EnqueueTxn {
     }
 
     private boolean agreeing() {
-        return policy.value() instanceof WaiterValue.Agreed;
+        return policy.value() instanceof QueuePolicy.Value.Agreed;
     }
 
     /** The key found is this attempt's: its value, and newer than any version the session is done with. */

@@ -34,7 +34,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * The queue under a name that every recipe stands on, as Go's Mutex and etcd's v3lock lay it out: each session's
  * waiter key (the mutex's is {@code <name>/<lease id in hex>}) is attached to the session's lease, and keys are ordered
  * by create revision. Which earlier keys a waiter waits for, and how many may be left when it holds, is the recipe's
- * {@link QueueRule}. A waiter's blockers only ever go, so they are read once (in the enqueuing Txn) and then
+ * {@link QueuePolicy.Rule}. A waiter's blockers only ever go, so they are read once (in the enqueuing Txn) and then
  * maintained from delete events of the client's shared prefix watch. A waiter never holds while its lease is not
  * certainly valid.
  *

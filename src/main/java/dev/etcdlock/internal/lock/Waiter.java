@@ -206,7 +206,7 @@ public final class Waiter implements WatchListener {
             createRevision = mismatch.createRevision();
             settleAndGuard();
             written = createRevision != 0; // else nothing of ours is there to remove
-            end(((WaiterValue.Agreed) policy.value()).mismatch().apply(mismatch.theirs()));
+            end(((QueuePolicy.Value.Agreed) policy.value()).mismatch().apply(mismatch.theirs()));
         } else if (answer instanceof EnqueueTxn.Taken taken) {
             settleAndGuard();
             written = false; // nothing of ours was put

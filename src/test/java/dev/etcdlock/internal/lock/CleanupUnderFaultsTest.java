@@ -204,7 +204,7 @@ class CleanupUnderFaultsTest {
 
     /** A semaphore's policy: every key carries the count, the value every attempt writes. */
     private static QueuePolicy semaphoreOfTwo(String name) {
-        return new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(2), new WaiterValue.Agreed(
+        return new QueuePolicy(bytes(name), bytes(name), QueuePolicy.Rule.permits(2), new QueuePolicy.Value.Agreed(
                 bytes("2"), theirs -> new IllegalStateException("disagree: " + theirs.toStringUtf8())));
     }
 

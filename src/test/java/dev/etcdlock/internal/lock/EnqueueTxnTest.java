@@ -25,8 +25,8 @@ class EnqueueTxnTest {
     private static final ByteString OURS = bytes("nonce-a");
 
     private static final QueuePolicy MUTEX = QueuePolicy.mutex(QUEUE);
-    private static final QueuePolicy SEMAPHORE = new QueuePolicy(QUEUE, QUEUE, QueueRule.permits(2),
-            new WaiterValue.Agreed(bytes("2"), theirs -> new IllegalStateException(theirs.toStringUtf8())));
+    private static final QueuePolicy SEMAPHORE = new QueuePolicy(QUEUE, QUEUE, QueuePolicy.Rule.permits(2),
+            new QueuePolicy.Value.Agreed(bytes("2"), theirs -> new IllegalStateException(theirs.toStringUtf8())));
 
     @Test
     void theMutexEnqueuePutsOnlyWhenTheSessionHasNoKeyAndReadsTheQueueEitherWay() {
@@ -126,7 +126,8 @@ class EnqueueTxnTest {
     @Test
     void readersAreBlockedOnlyByEarlierWriters() {
         ByteString readers = bytes("/q/read/");
-        QueuePolicy read = new QueuePolicy(QUEUE, readers, QueueRule.sharedWith(readers), WaiterValue.nonce());
+        QueuePolicy read = new QueuePolicy(QUEUE, readers, QueuePolicy.Rule.sharedWith(readers),
+                QueuePolicy.Value.nonce());
         ByteString key = bytes("/q/read/1234");
         TxnResponse answer = succeeded(40, range(kv("/q/read/a", 5, "x"), kv("/q/write/b", 9, "y"),
                 kv("/q/read/c", 11, "z"), kv(key, 40, OURS)));

@@ -56,7 +56,8 @@ class RecipeValuedKeysTest {
     }
 
     private static QueuePolicy valued(String name, String value) {
-        return new QueuePolicy(bytes(name), bytes(name), QueueRule.exclusive(), new WaiterValue.Fixed(bytes(value)));
+        return new QueuePolicy(bytes(name), bytes(name), QueuePolicy.Rule.exclusive(),
+                new QueuePolicy.Value.Fixed(bytes(value)));
     }
 
     private static List<KeyValue> under(String prefix) {
@@ -123,10 +124,12 @@ class RecipeValuedKeysTest {
     @Test
     void aQueueWhoseKeysMustAgreeRefusesAnotherValueAndWritesNothing() throws Exception {
         String name = "/valued/agree/";
-        QueuePolicy three = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(3), new WaiterValue.Agreed(
-                bytes("3"), found -> new IllegalStateException("found " + found.toStringUtf8())));
-        QueuePolicy five = new QueuePolicy(bytes(name), bytes(name), QueueRule.permits(5), new WaiterValue.Agreed(
-                bytes("5"), found -> new IllegalStateException("found " + found.toStringUtf8())));
+        QueuePolicy three = new QueuePolicy(bytes(name), bytes(name), QueuePolicy.Rule.permits(3),
+                new QueuePolicy.Value.Agreed(bytes("3"),
+                        found -> new IllegalStateException("found " + found.toStringUtf8())));
+        QueuePolicy five = new QueuePolicy(bytes(name), bytes(name), QueuePolicy.Rule.permits(5),
+                new QueuePolicy.Value.Agreed(bytes("5"),
+                        found -> new IllegalStateException("found " + found.toStringUtf8())));
         SessionLocks a = session();
         SessionLocks b = session();
         SessionLocks c = session();

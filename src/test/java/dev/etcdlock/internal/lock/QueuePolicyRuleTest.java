@@ -14,7 +14,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The recipes' rules over a queue, without etcd: who holds, given the keys and their create revisions. */
-class QueueRuleTest {
+class QueuePolicyRuleTest {
     private static final ByteString READ = ByteString.copyFromUtf8("/rw/read/");
 
     private static KeyValue kv(String key, long createRevision) {
@@ -31,28 +31,28 @@ class QueueRuleTest {
 
     @Test
     void exclusiveWaitsForEveryEarlierKeyAndHoldsWithNoneLeft() {
-        QueueRule rule = QueueRule.exclusive();
+        QueuePolicy.Rule rule = QueuePolicy.Rule.exclusive();
         List<KeyValue> queue = List.of(kv("/m/a", 10), kv("/m/b", 11), kv("/m/c", 12), kv("/m/d", 13));
         assertEquals(keys("/m/a", "/m/b"), rule.blockersAhead(queue, 12), "only earlier keys, all of them");
         assertEquals(Set.of(), rule.blockersAhead(queue, 10));
         assertTrue(rule.holds(0));
         assertFalse(rule.holds(1));
         assertTrue(rule.everyKeyBlocks());
-        assertEquals(rule, QueueRule.permits(1), "one permit is a mutex");
+        assertEquals(rule, QueuePolicy.Rule.permits(1), "one permit is a mutex");
     }
 
     @Test
     void permitsHoldWhileFewerThanNEarlierKeysAreLeft() {
-        QueueRule rule = QueueRule.permits(3);
+        QueuePolicy.Rule rule = QueuePolicy.Rule.permits(3);
         assertTrue(rule.holds(0) && rule.holds(1) && rule.holds(2));
         assertFalse(rule.holds(3));
         assertTrue(rule.everyKeyBlocks());
-        assertThrows(IllegalArgumentException.class, () -> QueueRule.permits(0));
+        assertThrows(IllegalArgumentException.class, () -> QueuePolicy.Rule.permits(0));
     }
 
     @Test
     void readersWaitOnlyForEarlierKeysThatAreNotReaders() {
-        QueueRule reader = QueueRule.sharedWith(READ);
+        QueuePolicy.Rule reader = QueuePolicy.Rule.sharedWith(READ);
         List<KeyValue> queue = List.of(kv("/rw/read/1", 5), kv("/rw/write/2", 6), kv("/rw/read/3", 7),
                 kv("/rw/4", 8), kv("/rw/read/5", 9), kv("/rw/write/6", 10));
         assertEquals(Set.of(), reader.blockersAhead(queue, 5));
@@ -65,8 +65,8 @@ class QueueRuleTest {
     /** Random queues of readers and writers: the rules keep writers alone, readers together, and FIFO order. */
     @Test
     void readersAndWritersNeverHoldTogetherAndNobodyOvertakesAnEarlierWaiter() {
-        QueueRule reader = QueueRule.sharedWith(READ);
-        QueueRule writer = QueueRule.exclusive();
+        QueuePolicy.Rule reader = QueuePolicy.Rule.sharedWith(READ);
+        QueuePolicy.Rule writer = QueuePolicy.Rule.exclusive();
         Random random = new Random(42);
         for (int round = 0; round < 2_000; round++) {
             List<KeyValue> queue = new ArrayList<>();
@@ -79,7 +79,7 @@ class QueueRuleTest {
             }
             List<Integer> holders = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                QueueRule rule = isWriter.get(i) ? writer : reader;
+                QueuePolicy.Rule rule = isWriter.get(i) ? writer : reader;
                 if (rule.holds(rule.blockersAhead(queue, 100 + i).size())) {
                     holders.add(i);
                 }
@@ -95,7 +95,7 @@ class QueueRuleTest {
 
     @Test
     void semaphoreHoldersAreTheFirstNKeys() {
-        QueueRule rule = QueueRule.permits(3);
+        QueuePolicy.Rule rule = QueuePolicy.Rule.permits(3);
         List<KeyValue> queue = new ArrayList<>();
         for (int i = 0; i < 7; i++) {
             queue.add(kv("/s/" + i, 20 + i));
@@ -113,7 +113,7 @@ class QueueRuleTest {
     void aPolicyKeepsItsWaiterKeysInItsQueue() {
         ByteString queue = ByteString.copyFromUtf8("/rw/");
         assertThrows(IllegalArgumentException.class, () -> new QueuePolicy(queue,
-                ByteString.copyFromUtf8("/other/"), QueueRule.exclusive(), WaiterValue.nonce()));
+                ByteString.copyFromUtf8("/other/"), QueuePolicy.Rule.exclusive(), QueuePolicy.Value.nonce()));
         QueuePolicy mutex = QueuePolicy.mutex(queue);
         assertTrue(mutex.nonceValue());
         assertEquals(queue, mutex.keyPrefix());
