@@ -157,8 +157,8 @@ public final class Leadership implements AutoCloseable {
         Objects.requireNonNull(newValue, "newValue");
         RuntimeException ended = hold.endedBy();
         if (ended != null) {
-            throw new LockNotHeldException("not the leader of " + name + " any more, nothing was proclaimed: "
-                    + ended.getMessage());
+            throw new LockNotHeldException(reasonOf(ended), "not the leader of " + name + " any more, nothing was "
+                    + "proclaimed: " + ended.getMessage());
         }
         if (!hold.isHeld()) {
             throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") may be lost: the "
@@ -198,14 +198,15 @@ public final class Leadership implements AutoCloseable {
      */
     public void resign() {
         if (resignCalled.getAndSet(true)) {
-            throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") was already resigned "
-                    + "through this handle");
+            throw new LockNotHeldException(LockNotHeldException.Reason.RELEASED, "leadership of " + name + " (key "
+                    + key() + ") was already resigned through this handle");
         }
-        if (!hold.endByOwner(new LockNotHeldException("leadership of " + name + " (key " + key()
-                + ") was resigned through this handle"))) {
+        if (!hold.endByOwner(new LockNotHeldException(LockNotHeldException.Reason.RELEASED, "leadership of " + name
+                + " (key " + key() + ") was resigned through this handle"))) {
             hold.releaseQuietly();
-            throw new LockNotHeldException("leadership of " + name + " (key " + key() + ") ended before the resign: "
-                    + hold.endedBy().getMessage());
+            RuntimeException ended = hold.endedBy();
+            throw new LockNotHeldException(reasonOf(ended), "leadership of " + name + " (key " + key() + ") ended "
+                    + "before the resign: " + ended.getMessage());
         }
         boolean deleted;
         try {
@@ -250,6 +251,10 @@ public final class Leadership implements AutoCloseable {
 
     LockQueue.Held held() {
         return hold.held();
+    }
+
+    private static LockNotHeldException.Reason reasonOf(RuntimeException ended) {
+        return ended instanceof LockNotHeldException e ? e.reason() : LockNotHeldException.Reason.LOST;
     }
 
     @Override

@@ -143,7 +143,8 @@ public final class LockHandle implements AutoCloseable {
      */
     public void unlock() {
         if (!claimUnlock()) {
-            throw new LockNotHeldException("lock " + key() + " was already released by this handle");
+            throw new LockNotHeldException(LockNotHeldException.Reason.RELEASED, "lock " + key()
+                    + " was already released by this handle");
         }
         release();
     }
@@ -153,7 +154,8 @@ public final class LockHandle implements AutoCloseable {
         if (!unlockCalled.compareAndSet(false, true)) {
             return false;
         }
-        hold.endByOwner(new LockNotHeldException("lock " + key() + " was released by this handle"));
+        hold.endByOwner(new LockNotHeldException(LockNotHeldException.Reason.RELEASED, "lock " + key()
+                + " was released by this handle"));
         return true;
     }
 
@@ -221,8 +223,8 @@ public final class LockHandle implements AutoCloseable {
 
     private LockNotHeldException notHeld() {
         if (hold.endedByOwner()) {
-            return new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was "
-                    + "released when its session or client was closed, before this unlock");
+            return new LockNotHeldException(LockNotHeldException.Reason.CLOSED, "lock " + key() + " (fencing token "
+                    + fencingToken() + ") was released when its session or client was closed, before this unlock");
         }
         return new LockNotHeldException("lock " + key() + " (fencing token " + fencingToken() + ") was lost "
                 + "before unlock: the session's lease expired or was revoked, or the key was deleted, and someone "

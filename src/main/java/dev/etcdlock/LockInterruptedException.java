@@ -10,13 +10,28 @@ package dev.etcdlock;
 public class LockInterruptedException extends EtcdLockException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean keyMayRemain;
+
     /**
      * Creates the exception; etcd-lock throws it, applications need not.
      *
      * @param message what was being waited for
+     * @param keyMayRemain whether the waiter key may still be in etcd (see {@link #keyMayRemain()})
      * @param cause the interruption
      */
-    public LockInterruptedException(String message, InterruptedException cause) {
+    public LockInterruptedException(String message, boolean keyMayRemain, InterruptedException cause) {
         super(message, cause);
+        this.keyMayRemain = keyMayRemain;
+    }
+
+    /**
+     * Whether the waiter key may still be in etcd: its delete got no answer. The session then deletes it in the
+     * background as soon as etcd answers, or it goes with the session's lease; until then it holds back later
+     * waiters of the name. False: nothing was left in etcd.
+     *
+     * @return true when the key may remain for a while
+     */
+    public boolean keyMayRemain() {
+        return keyMayRemain;
     }
 }

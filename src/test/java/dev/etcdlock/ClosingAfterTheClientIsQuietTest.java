@@ -64,8 +64,9 @@ class ClosingAfterTheClientIsQuietTest {
         client.close();
 
         LockNotHeldException e = assertThrows(LockNotHeldException.class, lock::unlock);
-        assertTrue(e.getMessage().contains("closed"), "says why: " + e.getMessage());
-        assertThrows(LockNotHeldException.class, lock::unlock, "a second unlock, as documented");
+        assertEquals(LockNotHeldException.Reason.CLOSED, e.reason(), e.getMessage());
+        assertEquals(LockNotHeldException.Reason.RELEASED, assertThrows(LockNotHeldException.class, lock::unlock,
+                "a second unlock, as documented").reason());
         assertDoesNotThrow(lock::close);
         assertEquals(0, keys(name));
     }

@@ -176,8 +176,9 @@ public final class Hold {
 
     private void leaseEnded(Throwable failure) {
         if (failure == null) {
-            if (end.compareAndSet(null, new End(State.ENDED, new LockNotHeldException(words.what() + " (key "
-                    + key() + ") ended when its session was closed")))) {
+            if (end.compareAndSet(null, new End(State.ENDED, new LockNotHeldException(
+                    LockNotHeldException.Reason.CLOSED, words.what() + " (key " + key() + ") ended when its session "
+                    + "was closed")))) {
                 stopListening();
                 ForkJoinPool.commonPool().execute(() -> lost.settle(null));
             }

@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -85,12 +86,12 @@ public final class Waits<H> {
         try {
             return await(attempt, nanos);
         } catch (TimeoutException e) {
-            return giveUp(attempt, keyFate -> new LockTimeoutException(words.notWithin() + timeout.toMillis()
-                    + " ms; " + keyFate));
+            return giveUp(attempt, (keyFate, mayRemain) -> new LockTimeoutException(words.notWithin()
+                    + timeout.toMillis() + " ms; " + keyFate, mayRemain));
         } catch (InterruptedException e) {
             try {
-                return giveUp(attempt, keyFate -> new LockInterruptedException(words.interrupted() + "; " + keyFate,
-                        e));
+                return giveUp(attempt, (keyFate, mayRemain) -> new LockInterruptedException(words.interrupted()
+                        + "; " + keyFate, mayRemain, e));
             } finally {
                 Thread.currentThread().interrupt();
             }
@@ -175,14 +176,15 @@ public final class Waits<H> {
      * Aborts the attempt; throws the error when undone, returns the place when it was taken meanwhile.
      * {@code error} is given what became of the queued key, as far as the client knows.
      */
-    private H giveUp(Waiter attempt, Function<String, RuntimeException> error) {
+    private H giveUp(Waiter attempt, BiFunction<String, Boolean, RuntimeException> error) {
         if (attempt.abort().join()) {
             Throwable cause = EtcdErrors.unwrap(attempt.result().handle((held, failure) -> failure).join());
             // a failure that came first (lease lost, etcd down) says more than the timeout or interrupt
             if (cause instanceof CancellationException || cause == null) {
-                throw error.apply(attempt.keyMayRemain() ? "etcd could not be reached to delete its " + words.party()
-                        + " key, which may still be there: the session deletes it in the background as soon as etcd "
-                        + "answers (or it goes with the session's lease)" : "nothing was left in etcd");
+                boolean mayRemain = attempt.keyMayRemain();
+                throw error.apply(mayRemain ? "its " + words.party() + " key may remain until etcd answers its "
+                        + "delete, which the session retries (or the lease ends)" : "nothing was left in etcd",
+                        mayRemain);
             }
             throw failure(cause);
         }
