@@ -260,8 +260,9 @@ public final class LeaseManager {
         }
         long now = ticker.nanoTime();
         Long oldest = lease.unansweredSendTimes.peekFirst();
-        if (oldest != null && now - oldest > lease.keepAliveIntervalNanos()) {
-            // a whole interval without an answer: the member may be paused or cut off; move to another one
+        if (oldest != null && now - oldest >= lease.keepAliveIntervalNanos()) {
+            // a whole interval without an answer: the member may be paused or cut off; move to another one. At
+            // least, not more: this runs an interval after the last send, exactly that on a test's fake clock
             LOG.log(System.Logger.Level.WARNING, "no keep-alive answer for " + lease + " in "
                     + TimeUnit.NANOSECONDS.toMillis(now - oldest) + " ms; reopening the keep-alive stream");
             restartStream();
