@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.LeaseLostException;
 import dev.etcdlock.internal.FakeClock;
 import dev.etcdlock.internal.proto.LeaseGrantRequest;
@@ -15,6 +16,8 @@ import dev.etcdlock.internal.proto.LeaseKeepAliveRequest;
 import dev.etcdlock.internal.proto.LeaseKeepAliveResponse;
 import dev.etcdlock.internal.proto.LeaseRevokeRequest;
 import dev.etcdlock.internal.proto.LeaseRevokeResponse;
+import dev.etcdlock.internal.proto.LeaseTimeToLiveRequest;
+import dev.etcdlock.internal.proto.LeaseTimeToLiveResponse;
 import dev.etcdlock.internal.transport.FakeCall;
 import dev.etcdlock.internal.transport.FakeChannel;
 import dev.etcdlock.internal.transport.Transport;
@@ -214,5 +217,49 @@ class LeaseKeepAliveClockTest {
         assertTrue(revoked.isDone() && !revoked.isCompletedExceptionally());
         forwardMs(10_000);
         assertEquals(1, stream().requests().size(), "no keep-alive after the revoke");
+    }
+
+    @Test
+    void anAdoptedLeaseIsValidForItsRemainingTtlAndNotRevokedWhenLost() {
+        long sentAt = clock.nanoTime();
+        CompletableFuture<Lease> adopting = leases.adopt(9);
+        FakeCall<LeaseTimeToLiveRequest, LeaseTimeToLiveResponse> ttl =
+                etcd.last(LeaseGrpc.getLeaseTimeToLiveMethod());
+        assertEquals(9, ttl.lastRequest().getID());
+        forwardMs(100);
+        ttl.answer(LeaseTimeToLiveResponse.newBuilder().setID(9).setTTL(4).setGrantedTTL(6).build());
+        Lease lease = adopting.join();
+        assertEquals(6, lease.ttlSeconds(), "its keep-alive interval follows the granted TTL");
+        assertEquals(sentAt + 3_960 * MS, lease.validUntilNanos(), "valid for what is left of it");
+        assertTrue(stream().requests().contains(LeaseKeepAliveRequest.newBuilder().setID(9).build()),
+                "kept alive at once");
+
+        forwardMs(3_859); // nobody answers: 3.959 s after the request
+        assertTrue(lease.isValid());
+        forwardMs(1);
+        assertTrue(lease.done().isCompletedExceptionally());
+        forwardMs(10_000);
+        assertTrue(etcd.calls(LeaseGrpc.getLeaseRevokeMethod()).isEmpty(),
+                "another process may still keep it alive: not revoked");
+    }
+
+    @Test
+    void closingRevokesEveryLeaseThenEndsTheStream() {
+        Lease seven = grant(7, 30);
+        Lease eight = grant(8, 30);
+        CompletableFuture<Void> closed = leases.close(Duration.ofSeconds(2));
+        List<FakeCall<LeaseRevokeRequest, LeaseRevokeResponse>> revokes = etcd.calls(LeaseGrpc.getLeaseRevokeMethod());
+        assertEquals(List.of(7L, 8L), revokes.stream().map(c -> c.lastRequest().getID()).sorted().toList());
+        assertTrue(seven.endedByOwner() && eight.endedByOwner());
+        assertFalse(closed.isDone(), "waits for etcd's answers");
+        assertFalse(stream().isCancelled());
+        for (FakeCall<LeaseRevokeRequest, LeaseRevokeResponse> revoke : revokes) {
+            revoke.answer(LeaseRevokeResponse.getDefaultInstance());
+        }
+        assertTrue(closed.isDone());
+        assertTrue(stream().isCancelled());
+        CompletionException e = assertThrows(CompletionException.class,
+                () -> leases.grant(Duration.ofSeconds(5)).join());
+        assertInstanceOf(ClientClosedException.class, e.getCause());
     }
 }

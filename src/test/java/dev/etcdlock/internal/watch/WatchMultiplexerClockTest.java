@@ -289,6 +289,48 @@ class WatchMultiplexerClockTest {
         assertEquals(1, streams().size());
     }
 
+    @Test
+    void aLingerThatEndsBeforeTheCreateIsAnsweredWaitsForTheAnswer() {
+        WatchMultiplexer.Subscription sub = watches.subscribe(WatchSpec.key(A), 10, new RecordingListener());
+        sub.cancel();
+        forwardMs(LINGER.toMillis());
+        assertTrue(cancels(stream()).isEmpty(), "etcd knows no watch to cancel yet");
+        stream().respond(created(1));
+        assertTrue(cancels(stream()).isEmpty(), "lingers on from here");
+        RecordingListener joined = new RecordingListener();
+        watches.subscribe(WatchSpec.key(A), 10, joined);
+        assertEquals(1, creates(stream()).size(), "and can still be joined");
+        stream().respond(events(1, A, 11));
+        assertEquals(List.of(11L), revisions(joined));
+    }
+
+    @Test
+    void aRefusedCreateFailsOnlyItsOwnWatchIdentifiedByOrder() {
+        RecordingListener onA = new RecordingListener();
+        RecordingListener onB = new RecordingListener();
+        watches.subscribe(WatchSpec.key(A), 10, onA);
+        WatchMultiplexer.Subscription b = watches.subscribe(WatchSpec.key(B), 10, onB);
+        // etcd puts watch id -1 on a refused create: only the order tells whose it is
+        stream().respond(WatchResponse.newBuilder().setCreated(true).setCanceled(true).setWatchId(-1)
+                .setCancelReason("etcdserver: permission denied").build());
+        assertTrue(onA.error.getNow(null).getMessage().contains("permission denied"),
+                String.valueOf(onA.error.getNow(null)));
+        assertFalse(onB.error.isDone());
+        stream().respond(created(2));
+        assertTrue(b.ready().isDone());
+        assertFalse(stream().isCancelled(), "the stream and its other watches go on");
+    }
+
+    @Test
+    void anEtcdThatIgnoresClientChosenIdsIsRefusedRatherThanMisrouted() {
+        RecordingListener listener = new RecordingListener();
+        watches.subscribe(WatchSpec.key(A), 10, listener);
+        stream().respond(created(0)); // etcd before 3.4 numbers watches itself
+        Throwable e = listener.error.getNow(null);
+        assertInstanceOf(IllegalStateException.class, e);
+        assertTrue(e.getMessage().contains("3.4"), e.getMessage());
+    }
+
     /** A watch whose last subscriber leaves while its re-create after a break is on the way is cancelled then. */
     @Test
     void aWatchWhoseLingerEndsDuringAResumeIsCancelledOnceEtcdConfirmsIt() {
