@@ -67,6 +67,7 @@ public final class LeaseManager {
     private boolean reopenScheduled;
     private volatile boolean closed;
 
+    /** {@code ticker} must be the clock of the transport's serial context's delays, as the validity timers are. */
     public LeaseManager(Transport transport, Ticker ticker) {
         this.transport = transport;
         this.engine = transport.executor();
