@@ -51,7 +51,7 @@ public final class Engine implements AutoCloseable {
         }
         kv = new Kv(transport);
         leases = new LeaseManager(transport, Ticker.system());
-        watches = new WatchMultiplexer(transport, settings.watchLinger());
+        watches = new WatchMultiplexer(transport, settings.watchLinger(), Ticker.system());
     }
 
     /**

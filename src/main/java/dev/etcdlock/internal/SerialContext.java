@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * Runs a client's tasks one at a time, in submission order, on whichever thread submits them when no other task is
  * running (like grpc-java's {@code SynchronizationContext}): the lease and watch engines keep their state here without
  * locks, and an answer from etcd is handled on the Netty thread that read it, without a hand-off to another thread.
- * Delayed tasks come from one timer thread shared by every client in the JVM.
+ * Delayed tasks come from a {@link Scheduler}: by default one timer thread shared by every client in the JVM.
  *
  * <p>Tasks must not block: they may run on a Netty event loop.
  */
@@ -23,11 +23,22 @@ public final class SerialContext implements Executor {
     private static final System.Logger LOG = System.getLogger(SerialContext.class.getName());
     private static final ScheduledThreadPoolExecutor TIMER = timer();
 
+    private final Scheduler scheduler;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicReference<Thread> drainer = new AtomicReference<>();
     /** Delayed tasks not run yet: {@link #shutdown()} runs them at once. */
     private final Set<Delayed> pending = ConcurrentHashMap.newKeySet();
     private volatile boolean shutdown;
+
+    /** Delays come from the timer thread shared by every client in the JVM. */
+    public SerialContext() {
+        this(TIMER::schedule);
+    }
+
+    /** Delays come from {@code scheduler}; a test's fake clock runs them when it is moved forward. */
+    public SerialContext(Scheduler scheduler) {
+        this.scheduler = scheduler;
+    }
 
     private static ScheduledThreadPoolExecutor timer() {
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
@@ -63,7 +74,7 @@ public final class SerialContext implements Executor {
             return delayed;
         }
         pending.add(delayed);
-        delayed.timer = TIMER.schedule(delayed::fire, delay, unit);
+        delayed.timer = scheduler.schedule(delayed::fire, delay, unit);
         if (shutdown) { // shut down while it was being scheduled: shutdown() may have missed it
             delayed.fire();
         }

@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -91,6 +93,45 @@ class SerialContextTest {
         CompletableFuture<Boolean> ran = new CompletableFuture<>();
         context.schedule(() -> ran.complete(context.inContext()), 20, TimeUnit.MILLISECONDS);
         assertTrue(ran.get(5, TimeUnit.SECONDS));
+    }
+
+    /** The delays come from the scheduler given: on a fake clock they run when time reaches them, in due order. */
+    @Test
+    void delayedTasksOnAFakeClockRunWhenItsTimeComesInDueOrder() {
+        FakeClock clock = new FakeClock();
+        SerialContext context = clock.newContext();
+        List<String> ran = new ArrayList<>();
+        context.schedule(() -> ran.add("30 ms, in context: " + context.inContext()), 30, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> ten = context.schedule(() -> ran.add("10 ms"), 10, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> dropped = context.schedule(() -> ran.add("cancelled"), 20, TimeUnit.MILLISECONDS);
+        context.schedule(() -> {
+            ran.add("20 ms");
+            context.schedule(() -> ran.add("20 + 5 ms, set by a task"), 5, TimeUnit.MILLISECONDS);
+        }, 20, TimeUnit.MILLISECONDS);
+        assertEquals(10, ten.getDelay(TimeUnit.MILLISECONDS));
+
+        clock.forward(Duration.ofMillis(9));
+        assertEquals(List.of(), ran, "not due yet");
+        assertEquals(1, ten.getDelay(TimeUnit.MILLISECONDS));
+        clock.forward(Duration.ofMillis(1));
+        assertEquals(List.of("10 ms"), ran);
+        assertTrue(ten.isDone());
+        assertTrue(dropped.cancel(false));
+        clock.forward(Duration.ofMillis(100));
+        assertEquals(List.of("10 ms", "20 ms", "20 + 5 ms, set by a task", "30 ms, in context: true"), ran);
+        assertEquals(0, clock.pendingTasks());
+    }
+
+    @Test
+    void shutdownRunsTheTasksPendingOnAFakeClockAtOnce() {
+        FakeClock clock = new FakeClock();
+        SerialContext context = clock.newContext();
+        List<String> ran = new ArrayList<>();
+        context.schedule(() -> ran.add("in an hour"), 1, TimeUnit.HOURS);
+        context.shutdown();
+        assertEquals(List.of("in an hour"), ran, "ran without the clock moving");
+        clock.forward(Duration.ofHours(2));
+        assertEquals(List.of("in an hour"), ran, "and only once");
     }
 
     /**

@@ -41,9 +41,9 @@ public final class Lease {
     }
 
     /**
-     * Until when, on {@link System#nanoTime()}'s clock, the lease is certainly still valid in etcd: the send time of
-     * the last answered keep-alive plus the TTL it was answered with. Measured from the send, not the answer, so
-     * the bound holds however long the answer took.
+     * Until when, on the manager's {@link Ticker} ({@link System#nanoTime()} outside tests), the lease is certainly
+     * still valid in etcd: the send time of the last answered keep-alive plus the TTL it was answered with. Measured
+     * from the send, not the answer, so the bound holds however long the answer took.
      */
     public long validUntilNanos() {
         return validUntilNanos;

@@ -67,6 +67,7 @@ public final class LeaseManager {
     private boolean reopenScheduled;
     private volatile boolean closed;
 
+    /** {@code ticker} must be the clock of the transport's serial context's delays, as the validity timers are. */
     public LeaseManager(Transport transport, Ticker ticker) {
         this.transport = transport;
         this.engine = transport.executor();
@@ -260,8 +261,9 @@ public final class LeaseManager {
         }
         long now = ticker.nanoTime();
         Long oldest = lease.unansweredSendTimes.peekFirst();
-        if (oldest != null && now - oldest > lease.keepAliveIntervalNanos()) {
-            // a whole interval without an answer: the member may be paused or cut off; move to another one
+        if (oldest != null && now - oldest >= lease.keepAliveIntervalNanos()) {
+            // a whole interval without an answer: the member may be paused or cut off; move to another one. At
+            // least, not more: this runs an interval after the last send, exactly that on a test's fake clock
             LOG.log(System.Logger.Level.WARNING, "no keep-alive answer for " + lease + " in "
                     + TimeUnit.NANOSECONDS.toMillis(now - oldest) + " ms; reopening the keep-alive stream");
             restartStream();

@@ -111,6 +111,25 @@ public final class Transport {
         this.channel = ClientInterceptors.intercept(managedChannel, new Headers());
     }
 
+    private Transport(Channel channel, SerialContext executor, Duration requestTimeout) {
+        this.credentials = null;
+        this.tls = null;
+        this.endpoints = List.of(); // no other member to retry a silent attempt on: attempts get the whole deadline
+        this.members = null;
+        this.executor = executor;
+        this.requestTimeout = requestTimeout;
+        this.managedChannel = null;
+        this.channel = ClientInterceptors.intercept(channel, new Headers());
+    }
+
+    /**
+     * A transport whose calls and streams all go to {@code channel}, owned by the caller, with no credentials: for
+     * tests that answer the lease and watch engines' calls themselves, on a fake channel, without etcd.
+     */
+    public static Transport over(Channel channel, SerialContext executor, Duration requestTimeout) {
+        return new Transport(channel, executor, requestTimeout);
+    }
+
     private ManagedChannel newChannel(ChannelCredentials transportSecurity) {
         try {
             return channelBuilder(transportSecurity).build();
@@ -374,12 +393,14 @@ public final class Transport {
             for (UnaryCall<?, ?> call : live) { // first, so they end as "closed", not as the cancels below
                 call.result.completeExceptionally(EtcdErrors.closed(call.method.getBareMethodName()));
             }
-            managedChannel.shutdownNow();
+            if (managedChannel != null) {
+                managedChannel.shutdownNow();
+            }
         }
     }
 
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
-        return managedChannel.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return managedChannel == null || managedChannel.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     /** A unary call and its retries; its callbacks come on gRPC's Netty threads, one at a time. */

@@ -84,7 +84,7 @@ public final class WatchMultiplexer {
     private final SerialContext engine;
     private final long lingerNanos;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
-    private final Ticker ticker = Ticker.system();
+    private final Ticker ticker;
     private final AtomicInteger streamsOpened = new AtomicInteger();
     private final AtomicInteger watchesCreated = new AtomicInteger();
     private final AtomicInteger probes = new AtomicInteger();
@@ -107,10 +107,12 @@ public final class WatchMultiplexer {
     private boolean answeredOnce; // by the current stream
     private ScheduledFuture<?> heartbeat;
 
-    public WatchMultiplexer(Transport transport, Duration linger) {
+    /** {@code ticker} must be the clock of the transport's serial context's delays. */
+    public WatchMultiplexer(Transport transport, Duration linger, Ticker ticker) {
         this.transport = transport;
         this.engine = transport.executor();
         this.lingerNanos = linger.toNanos();
+        this.ticker = ticker;
     }
 
     /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.etcdlock.Await;
 import dev.etcdlock.ClientClosedException;
 import dev.etcdlock.EtcdMetrics;
 import dev.etcdlock.EtcdTestCluster;
@@ -180,6 +181,24 @@ class WatchMultiplexerTest {
             client.kv().put(PutRequest.newBuilder().setKey(bytes("/w9/b")).setValue(bytes("after")).build()).join();
             assertEquals(List.of("after"), values(late.awaitCount(1, 10_000)));
             assertFalse(late.error.isDone(), "the late subscriber lost nothing and goes on");
+        }
+    }
+
+    /** Its timing is WatchMultiplexerClockTest's; this shows etcd drops the watcher when the linger ends. */
+    @Test
+    void aWatchNobodySubscribesToIsRemovedFromEtcdWhenItsLingerEnds() throws Exception {
+        URI metrics = URI.create(etcd.clientEndpoints().get(0) + "/metrics");
+        try (Engine client = Engine.connect(Engine.Settings.of(etcd.clientEndpoints())
+                .withWatchLinger(Duration.ofMillis(200)))) {
+            double before = EtcdMetrics.read(metrics, "etcd_debugging_mvcc_watcher_total");
+            long start = put("/w10/a", "x");
+            WatchMultiplexer.Subscription sub = client.watches().subscribe(WatchSpec.key(bytes("/w10/a")), start,
+                    new RecordingListener());
+            sub.ready().get(5, TimeUnit.SECONDS);
+            assertEquals(before + 1, EtcdMetrics.read(metrics, "etcd_debugging_mvcc_watcher_total"));
+            sub.cancel();
+            Await.until(() -> EtcdMetrics.read(metrics, "etcd_debugging_mvcc_watcher_total") == before,
+                    Duration.ofSeconds(5), () -> "the lingering watch is still in etcd");
         }
     }
 
