@@ -52,7 +52,7 @@ public final class LeaseManager {
     static final Duration FRESH_STREAM_DEADLINE = Duration.ofSeconds(2);
 
     private final Transport transport;
-    private final SerialContext engine;
+    private final SerialContext context;
     private final Ticker ticker;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(1));
     private final AtomicInteger streamsOpened = new AtomicInteger();
@@ -70,7 +70,7 @@ public final class LeaseManager {
     /** {@code ticker} must be the clock of the transport's serial context's delays, as the validity timers are. */
     public LeaseManager(Transport transport, Ticker ticker) {
         this.transport = transport;
-        this.engine = transport.executor();
+        this.context = transport.executor();
         this.ticker = ticker;
     }
 
@@ -95,7 +95,7 @@ public final class LeaseManager {
                             validUntil(sentAt, response.getTTL()), ticker);
                     track(lease);
                     return lease;
-                }, engine);
+                }, context);
     }
 
     /**
@@ -127,7 +127,7 @@ public final class LeaseManager {
                     lease.done().whenComplete((v, t) -> adopted.remove(leaseId));
                     sendKeepAlive(lease);
                     return lease;
-                }, engine);
+                }, context);
     }
 
     /**
@@ -138,7 +138,7 @@ public final class LeaseManager {
      */
     public CompletableFuture<Void> revoke(Lease lease) {
         CompletableFuture<Void> result = new CompletableFuture<>();
-        engine.execute(() -> revokeNow(lease, result)); // after the client's close too: the call fails as closed
+        context.execute(() -> revokeNow(lease, result)); // after the client's close too: the call fails as closed
         return result;
     }
 
@@ -185,11 +185,11 @@ public final class LeaseManager {
             CompletableFuture.allOf(revokes.toArray(CompletableFuture[]::new))
                     .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
                     .whenComplete((v, t) -> {
-                        engine.execute(this::closeStream);
+                        context.execute(this::closeStream);
                         all.complete(null);
                     });
         };
-        engine.execute(revokeAll);
+        context.execute(revokeAll);
         return all;
     }
 
@@ -246,7 +246,7 @@ public final class LeaseManager {
         if (lease.keepAliveTimer != null) {
             lease.keepAliveTimer.cancel(false);
         }
-        lease.keepAliveTimer = engine.schedule(() -> {
+        lease.keepAliveTimer = context.schedule(() -> {
             if (lease.state() == Lease.State.ACTIVE) {
                 sendKeepAlive(lease);
                 scheduleKeepAlive(lease, lease.keepAliveIntervalNanos());
@@ -289,7 +289,7 @@ public final class LeaseManager {
             ContextStream<LeaseKeepAliveRequest> opened = stream;
             long deadline = Math.min(FRESH_STREAM_DEADLINE.toNanos(), shortestInterval / 2);
             cancelFreshStreamCheck();
-            freshStreamCheck = engine.schedule(() -> {
+            freshStreamCheck = context.schedule(() -> {
                 freshStreamCheck = null;
                 if (stream == opened && !closed) {
                     LOG.log(System.Logger.Level.WARNING, "the new keep-alive stream has not answered in "
@@ -337,7 +337,7 @@ public final class LeaseManager {
             return;
         }
         reopenScheduled = true;
-        engine.schedule(() -> {
+        context.schedule(() -> {
             reopenScheduled = false;
             if (stream == null && !leases.isEmpty()) {
                 openStream();
@@ -371,7 +371,7 @@ public final class LeaseManager {
             lease.expiryTimer.cancel(false);
         }
         long delay = lease.validUntilNanos() - ticker.nanoTime();
-        lease.expiryTimer = engine.schedule(() -> {
+        lease.expiryTimer = context.schedule(() -> {
             if (lease.state() == Lease.State.ACTIVE && ticker.nanoTime() - lease.validUntilNanos() >= 0) {
                 JfrEvents.leaseLost(lease.id(), lease.ttlSeconds(), false);
                 boolean grantedHere = !adopted.contains(lease.id()); // before end(), which forgets it
@@ -402,10 +402,10 @@ public final class LeaseManager {
                         LOG.log(System.Logger.Level.INFO, () -> "revoked " + lease + ", lost here while etcd still "
                                 + "had it, so that its keys do not block their names until it expires");
                     } else if (EtcdErrors.kind(t) != EtcdErrors.Kind.LEASE_NOT_FOUND && !closed) {
-                        engine.schedule(() -> revokeWhenReachable(lease, backoff, giveUpAtNanos),
+                        context.schedule(() -> revokeWhenReachable(lease, backoff, giveUpAtNanos),
                                 backoff.nextDelayNanos(), TimeUnit.NANOSECONDS);
                     }
-                }, engine);
+                }, context);
     }
 
     private void end(Lease lease, Lease.State state, String lossReason) {

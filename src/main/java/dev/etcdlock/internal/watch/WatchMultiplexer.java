@@ -81,7 +81,7 @@ public final class WatchMultiplexer {
     private enum State { CREATING, ACTIVE, RESUMING, CANCELLING, DEAD }
 
     private final Transport transport;
-    private final SerialContext engine;
+    private final SerialContext context;
     private final long lingerNanos;
     private final Backoff backoff = new Backoff(TimeUnit.MILLISECONDS.toNanos(50), TimeUnit.SECONDS.toNanos(2));
     private final Ticker ticker;
@@ -110,7 +110,7 @@ public final class WatchMultiplexer {
     /** {@code ticker} must be the clock of the transport's serial context's delays. */
     public WatchMultiplexer(Transport transport, Duration linger, Ticker ticker) {
         this.transport = transport;
-        this.engine = transport.executor();
+        this.context = transport.executor();
         this.lingerNanos = linger.toNanos();
         this.ticker = ticker;
     }
@@ -124,7 +124,7 @@ public final class WatchMultiplexer {
             throw new IllegalArgumentException("afterRevision must be >= 0, was " + afterRevision);
         }
         Subscription subscription = new Subscription(spec, afterRevision, listener);
-        engine.execute(() -> attach(subscription)); // after close too: attach fails it as closed
+        context.execute(() -> attach(subscription)); // after close too: attach fails it as closed
         return subscription;
     }
 
@@ -150,7 +150,7 @@ public final class WatchMultiplexer {
 
     /** Ends every subscription with {@link ClientClosedException} and closes the stream. */
     public void close() {
-        engine.execute(() -> {
+        context.execute(() -> {
             if (closed) {
                 return;
             }
@@ -195,7 +195,7 @@ public final class WatchMultiplexer {
         /** Stops delivery; no callback runs after the cancel has run in the serial context. Idempotent. */
         public void cancel() {
             ended = true;
-            engine.execute(() -> {
+            context.execute(() -> {
                 if (watch != null) {
                     watch.remove(this);
                     watch = null;
@@ -283,7 +283,7 @@ public final class WatchMultiplexer {
         void remove(Subscription s) {
             subscribers.remove(s);
             if (subscribers.isEmpty() && state != State.DEAD && state != State.CANCELLING) {
-                linger = engine.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
+                linger = context.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
             }
         }
 
@@ -301,7 +301,7 @@ public final class WatchMultiplexer {
                 state = State.DEAD;
                 detach();
             } else if (state == State.CREATING) {
-                linger = engine.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
+                linger = context.schedule(this::lingerExpired, lingerNanos, TimeUnit.NANOSECONDS);
             }
         }
 
@@ -487,7 +487,7 @@ public final class WatchMultiplexer {
                 byId.remove(watch.id);
                 ContextStream<WatchRequest> old = stream;
                 transport.refreshToken().whenComplete((t, e) -> {
-                    engine.execute(() -> {
+                    context.execute(() -> {
                         if (stream == old && stream != null) {
                             stream.cancel("auth token expired");
                             onStreamBroken(new IllegalStateException("auth token expired"));
@@ -581,7 +581,7 @@ public final class WatchMultiplexer {
             JfrEvents.watchReconnect(String.valueOf(t), ticker.nanoTime() - streamOpenedNanos, live, resumeFrom);
         }
         reopenScheduled = true;
-        transport.whenStreamMayReopen(t, () -> engine.schedule(() -> {
+        transport.whenStreamMayReopen(t, () -> context.schedule(() -> {
             reopenScheduled = false;
             if (stream == null && !bySpec.isEmpty()) {
                 openStream();
@@ -597,7 +597,7 @@ public final class WatchMultiplexer {
     }
 
     private void scheduleHeartbeat(long delayNanos) {
-        heartbeat = engine.schedule(this::heartbeat, delayNanos, TimeUnit.NANOSECONDS);
+        heartbeat = context.schedule(this::heartbeat, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     private void stopHeartbeat() {
