@@ -27,9 +27,10 @@ class MutexTest extends OneEtcdOneClient {
     /** Unprotected read-modify-write: concurrent holders would lose increments. */
     private static volatile long counter;
 
+    /** Stays 0-2 ms between the read and the write, so that a holder coming in meanwhile shows, in both ways. */
     private static void criticalSection() {
         long read = counter;
-        Thread.yield();
+        Intervals.stayBriefly();
         counter = read + 1;
     }
 
@@ -163,7 +164,8 @@ class MutexTest extends OneEtcdOneClient {
             LockTimeoutException e = assertThrows(LockTimeoutException.class,
                     () -> b.mutex(name).lock(Duration.ofMillis(300)));
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            assertTrue(tookMs >= 300 && tookMs < 2_000, "took " + tookMs + " ms");
+            // not before its time; how soon after is a matter for the benchmarks
+            assertTrue(tookMs >= 300, "gave up after " + tookMs + " ms");
             assertTrue(e.getMessage().contains("nothing was left"), e.getMessage());
             assertEquals(1, keys(name), "only the holder's key");
             assertTrue(held.isHeld());
