@@ -9,22 +9,22 @@ import java.lang.reflect.Field;
  * What a client or session keeps inside, for tests that a long-lived one does not pile things up. Fields are found
  * by type, not name, so that renaming them does not break the tests; the public API exposes neither on purpose.
  */
-final class Internals {
+public final class Internals {
     private Internals() {
     }
 
     /** The client's watch multiplexer: every subscription of its waiters and holders is on it. */
-    static WatchMultiplexer watches(EtcdLockClient client) {
+    public static WatchMultiplexer watches(EtcdLockClient client) {
         return fieldOfType(client, Engine.class).watches();
     }
 
     /** The session's lease: callbacks registered on its {@code done()} stay until it ends. */
-    static Lease lease(Session session) {
+    public static Lease lease(Session session) {
         return fieldOfType(session, Lease.class);
     }
 
     /** Live subscriptions on the client's watch stream, counted after everything asked of it before. */
-    static int subscriptions(EtcdLockClient client) {
+    public static int subscriptions(EtcdLockClient client) {
         return watches(client).subscriptions().join();
     }
 
