@@ -308,17 +308,37 @@ class ElectionTest extends OneEtcdOneClient {
         }
     }
 
+    /** As MutexTest's: half the terms are won after waiting behind a rival, so the candidate's watch is made too. */
     @Test
-    void aLongLivedSessionDoesNotPileUpCallbacksPerTerm() {
-        try (Session s = client.newSession()) {
-            Election election = s.election("/election-test/callbacks");
-            int before = s.lost().getNumberOfDependents();
-            for (int i = 0; i < 100; i++) {
-                election.campaign("v").resign();
+    void aLongLivedSessionDoesNotPileUpWatchesOrLeaseCallbacksPerTerm() throws Exception {
+        String name = "/election-test/pile-up";
+        int terms = 200;
+        try (Session s = client.newSession(); Session rival = client.newSession()) {
+            Election election = s.election(name);
+            Election rivals = rival.election(name);
+            election.campaign("v").resign(); // the queue's shared etcd watch exists from here on, and lingers
+            int subscriptionsBefore = Internals.subscriptions(client);
+            int leaseCallbacksBefore = Internals.lease(s).done().getNumberOfDependents();
+            double etcdWatchersBefore = etcdWatchers();
+            for (int i = 0; i < terms; i++) {
+                if (i % 2 == 0) {
+                    election.campaign("v").resign();
+                    continue;
+                }
+                Leadership theirs = rivals.campaign("r", Duration.ofSeconds(5));
+                CompletableFuture<Leadership> ours = election.campaignAsync("v");
+                awaitQueued(name, s);
+                theirs.resign();
+                ours.get(5, TimeUnit.SECONDS).resign();
             }
-            assertEquals(before, s.lost().getNumberOfDependents(), "callbacks on the lease after 100 terms");
+            assertEquals(subscriptionsBefore, Internals.subscriptions(client),
+                    "watch subscriptions after " + terms + " terms");
+            assertEquals(leaseCallbacksBefore, Internals.lease(s).done().getNumberOfDependents(),
+                    "callbacks on the lease after " + terms + " terms");
+            assertTrue(etcdWatchers() <= etcdWatchersBefore + 1, "etcd watchers: " + etcdWatchersBefore + " before, "
+                    + etcdWatchers() + " after " + terms + " terms");
         }
-        assertEquals(0, keys("/election-test/callbacks"));
+        assertEquals(0, keys(name));
     }
 
     @Test

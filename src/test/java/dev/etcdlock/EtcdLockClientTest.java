@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -74,21 +75,41 @@ class EtcdLockClientTest {
         }
     }
 
+    /**
+     * The design: a client runs on gRPC's Netty event loops (one fixed pool per JVM), gRPC's shared timer and
+     * executor, and the one etcd-lock timer thread of the JVM; it starts no thread of its own. So once the shared
+     * pools are up, more clients add no thread at all. Each client here takes a lock, so that its keep-alive and
+     * watch streams and its timers are in use too.
+     */
     @Test
-    void clientsAddNoThreadsOfTheirOwn() {
-        // gRPC's Netty event loops and our timer are shared by every client in the JVM; warm them up first
-        try (EtcdLockClient warm = EtcdLockClient.connect(etcd.clientEndpoints().get(0))) {
-            int before = Thread.activeCount();
-            List<EtcdLockClient> clients = new ArrayList<>();
-            for (int i = 0; i < 8; i++) {
-                clients.add(EtcdLockClient.connect(etcd.clientEndpoints().get(0)));
-            }
-            int added = Thread.activeCount() - before;
+    void clientsAddNoThreadsOfTheirOwn() throws Exception {
+        // channels register on the event loops in turn: this many start every one of them in the first batch
+        int batch = 2 * Runtime.getRuntime().availableProcessors() + 1;
+        List<EtcdLockClient> clients = new ArrayList<>();
+        try {
+            openAndLock(clients, batch);
+            Set<Thread> warm = Thread.getAllStackTraces().keySet();
+            openAndLock(clients, batch);
+            // the common pool is the JVM's, bounded by its parallelism: where callbacks to the application run
+            List<String> added = Thread.getAllStackTraces().keySet().stream().filter(t -> !warm.contains(t))
+                    .map(Thread::getName).filter(n -> !n.startsWith("ForkJoinPool.commonPool")).sorted().toList();
+            long timers = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().equals("etcd-lock-timer")).count();
+            System.out.println(batch + " more clients added threads " + added + "; timer threads: " + timers);
+            assertEquals(List.of(), added, batch + " more clients, " + clients.size() + " in all");
+            assertEquals(1, timers, "one etcd-lock timer thread for the JVM");
+        } finally {
             clients.forEach(EtcdLockClient::close);
-            System.out.println("threads added by 8 clients after the first: " + added);
-            // Netty starts its event loops (2 x cores, shared) lazily, as channels register on them
-            assertTrue(added <= 2 * Runtime.getRuntime().availableProcessors(), "8 clients added " + added
-                    + " threads");
+        }
+    }
+
+    private void openAndLock(List<EtcdLockClient> clients, int count) {
+        for (int i = 0; i < count; i++) {
+            EtcdLockClient client = EtcdLockClient.connect(etcd.endpoints());
+            clients.add(client);
+            try (Session session = client.newSession()) {
+                session.mutex("/client-test/threads").lock(Duration.ofSeconds(5)).unlock();
+            }
         }
     }
 

@@ -18,7 +18,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ReadWriteLockTest extends OneEtcdOneClient {
@@ -29,17 +28,14 @@ class ReadWriteLockTest extends OneEtcdOneClient {
         int readers = 8;
         int writers = 2;
         int rounds = 25;
-        AtomicInteger reading = new AtomicInteger();
-        AtomicInteger writing = new AtomicInteger();
-        AtomicInteger mostReaders = new AtomicInteger();
-        AtomicInteger violations = new AtomicInteger();
-        AtomicInteger writes = new AtomicInteger();
+        Intervals stays = new Intervals();
         List<EtcdLockClient> opened = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(readers + writers);
         try {
             List<Future<?>> futures = new ArrayList<>();
             for (int w = 0; w < readers + writers; w++) {
                 boolean writer = w < writers;
+                String holder = (writer ? "writer " : "reader ") + w;
                 EtcdLockClient c = EtcdLockClient.connect(etcd.clientEndpoints().get(0));
                 opened.add(c);
                 futures.add(pool.submit(() -> {
@@ -48,22 +44,11 @@ class ReadWriteLockTest extends OneEtcdOneClient {
                         for (int i = 0; i < rounds; i++) {
                             if (writer) {
                                 try (LockHandle lock = rw.writeLock().lock(Duration.ofSeconds(60))) {
-                                    if (writing.incrementAndGet() != 1 || reading.get() != 0) {
-                                        violations.incrementAndGet();
-                                    }
-                                    writes.incrementAndGet();
-                                    Thread.sleep(2);
-                                    writing.decrementAndGet();
+                                    stays.hold(holder);
                                 }
                             } else {
                                 try (LockHandle lock = rw.readLock().lock(Duration.ofSeconds(60))) {
-                                    int now = reading.incrementAndGet();
-                                    mostReaders.accumulateAndGet(now, Math::max);
-                                    if (writing.get() != 0) {
-                                        violations.incrementAndGet();
-                                    }
-                                    Thread.sleep(5); // long enough for other readers to come in
-                                    reading.decrementAndGet();
+                                    stays.holdShared(holder);
                                 }
                             }
                         }
@@ -75,16 +60,15 @@ class ReadWriteLockTest extends OneEtcdOneClient {
             for (Future<?> f : futures) {
                 f.get(5, TimeUnit.MINUTES);
             }
-            System.out.printf("RW lock, %d readers and %d writers x %d: %.0f acquisitions/s, at most %d readers at "
-                    + "once%n", readers, writers, rounds, (readers + writers) * rounds
-                    / ((System.nanoTime() - start) / 1e9), mostReaders.get());
+            System.out.printf("RW lock, %d readers and %d writers x %d: %.0f acquisitions/s%n", readers, writers,
+                    rounds, (readers + writers) * rounds / ((System.nanoTime() - start) / 1e9));
         } finally {
             pool.shutdownNow();
             opened.forEach(EtcdLockClient::close);
         }
-        assertEquals(0, violations.get(), "a writer overlapped another holder");
-        assertEquals(writers * rounds, writes.get());
-        assertTrue(mostReaders.get() >= 2, "readers held the lock together: at most " + mostReaders.get());
+        assertEquals((readers + writers) * rounds, stays.all().size());
+        int mostReaders = stays.assertExclusiveStaysAlone();
+        assertTrue(mostReaders >= 2, "readers held the lock together: at most " + mostReaders);
         assertEquals(0, keys(name), "no keys left under the name");
     }
 

@@ -21,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class SemaphoreTest extends OneEtcdOneClient {
@@ -31,8 +30,7 @@ class SemaphoreTest extends OneEtcdOneClient {
         String name = "/semaphore-test/ten";
         int clients = 10;
         int rounds = 30;
-        AtomicInteger holders = new AtomicInteger();
-        AtomicInteger most = new AtomicInteger();
+        Intervals stays = new Intervals();
         List<Long> tokens = Collections.synchronizedList(new ArrayList<>());
         List<EtcdLockClient> opened = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(clients);
@@ -41,16 +39,14 @@ class SemaphoreTest extends OneEtcdOneClient {
             for (int w = 0; w < clients; w++) {
                 EtcdLockClient c = EtcdLockClient.connect(etcd.clientEndpoints().get(0));
                 opened.add(c);
+                String worker = "client " + w;
                 futures.add(pool.submit(() -> {
                     try (Session session = c.newSession(Duration.ofSeconds(10))) {
                         Semaphore semaphore = session.semaphore(name, 3);
                         for (int i = 0; i < rounds; i++) {
                             try (LockHandle permit = semaphore.acquire(Duration.ofSeconds(30))) {
-                                int now = holders.incrementAndGet();
-                                most.accumulateAndGet(now, Math::max);
                                 tokens.add(permit.fencingToken());
-                                Thread.sleep(2); // long enough for the others to come in
-                                holders.decrementAndGet();
+                                stays.hold(worker);
                             }
                         }
                     }
@@ -61,16 +57,17 @@ class SemaphoreTest extends OneEtcdOneClient {
             for (Future<?> f : futures) {
                 f.get(5, TimeUnit.MINUTES);
             }
-            System.out.printf("semaphore of 3, %d clients x %d: %.0f acquisitions/s, at most %d holders%n", clients,
-                    rounds, clients * rounds / ((System.nanoTime() - start) / 1e9), most.get());
+            System.out.printf("semaphore of 3, %d clients x %d: %.0f acquisitions/s%n", clients, rounds,
+                    clients * rounds / ((System.nanoTime() - start) / 1e9));
         } finally {
             pool.shutdownNow();
             opened.forEach(EtcdLockClient::close);
         }
         assertEquals(clients * rounds, tokens.size());
         assertEquals(clients * rounds, tokens.stream().distinct().count(), "every permit has its own token");
-        assertTrue(most.get() <= 3, "at most 3 holders at once, saw " + most.get());
-        assertEquals(3, most.get(), "3 holders at once happened: the permits were shared");
+        assertEquals(clients * rounds, stays.all().size());
+        int most = stays.assertAtMostAtOnce(3);
+        assertEquals(3, most, "3 holders at once happened: the permits were shared");
         assertEquals(0, keys(name), "no keys left under the name");
     }
 

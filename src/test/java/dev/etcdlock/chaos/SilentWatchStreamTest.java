@@ -10,6 +10,7 @@ import dev.etcdlock.EtcdKeys;
 import dev.etcdlock.EtcdLockClient;
 import dev.etcdlock.EtcdMetrics;
 import dev.etcdlock.EtcdTestCluster;
+import dev.etcdlock.Internals;
 import dev.etcdlock.LockHandle;
 import dev.etcdlock.Session;
 import dev.etcdlock.internal.Engine;
@@ -29,12 +30,14 @@ import org.junit.jupiter.api.Test;
 /**
  * A watch stream whose member stops answering without closing the connection (black-holed by a {@link TcpProxy},
  * like a partition or a SIGSTOPped member) is given up after a probe goes unanswered, rather than after
- * gRPC's keep-alive (10 s + 5 s), so a waiter hears of the unlock that frees its lock within seconds.
+ * gRPC's keep-alive (10 s + 5 s), so a waiter hears of the unlock that frees its lock within seconds. The tests
+ * assert that it is given up that way (counted as abandoned, not broken) and what the waiter then learns; how soon
+ * is for the benchmarks.
  */
 class SilentWatchStreamTest {
 
     @Test
-    void aWaiterWhoseWatchMemberIsBlackHoledGetsTheLockWithinSixSeconds() throws Exception {
+    void aWaiterWhoseWatchMemberIsBlackHoledGetsTheLockOnANewStream() throws Exception {
         String name = "/chaos/silent/lock";
         List<TcpProxy> proxies = new ArrayList<>();
         try (EtcdTestCluster etcd = EtcdTestCluster.cluster3()) {
@@ -65,7 +68,8 @@ class SilentWatchStreamTest {
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - unlockedAt);
                 System.out.printf("waiter behind black-holed member %d got the lock %d ms after the unlock%n", member,
                         ms);
-                assertTrue(ms < 6_000, "the waiter got the lock " + ms + " ms after the unlock");
+                // by the probe going unanswered, not by gRPC's keep-alive breaking the stream
+                assertEquals(1, Internals.watches(waiterClient).streamsAbandoned(), "the silent stream given up");
                 assertTrue(acquired.isHeld());
                 acquired.unlock();
             }
@@ -106,7 +110,6 @@ class SilentWatchStreamTest {
                 System.out.printf("watch behind black-holed member %d resumed and delivered after %d ms%n", member, ms);
                 assertEquals(written, events.revisions(), "every event once, in order");
                 assertEquals(1, watcher.watches().streamsAbandoned(), "one silent stream given up");
-                assertTrue(ms < 5_000, "events arrived " + ms + " ms after the member went silent");
             }
         } finally {
             for (TcpProxy proxy : proxies) {
@@ -128,32 +131,35 @@ class SilentWatchStreamTest {
             WatchMultiplexer.Subscription sub = watches.subscribe(WatchSpec.key(key), start, events);
             sub.ready().get(5, TimeUnit.SECONDS);
 
-            // idle for 7 s: a probe after each 2 s of silence. The watch starts at a revision not written yet, as a
-            // waiter's does; etcd 3.5.22+ never answers a progress request on such a stream, so a probe that was one
-            // abandoned this healthy stream every 4 s
+            // idle: probed after each spell of silence, and every probe answered. The watch starts at a revision not
+            // written yet, as a waiter's does; etcd 3.5.22+ never answers a progress request on such a stream, so a
+            // probe that was one abandoned this healthy stream every 4 s
             int before = watches.probes();
-            Thread.sleep(7_000);
-            int idle = watches.probes() - before;
-            System.out.printf("idle watch stream: %d probes in 7 s%n", idle);
-            assertTrue(idle >= 2 && idle <= 4, idle + " probes in 7 s of silence");
+            Await.until(() -> watches.probes() - before >= 3, Duration.ofSeconds(15),
+                    () -> "an idle stream with a listener was probed " + (watches.probes() - before) + " times");
+            assertEquals(0, watches.streamsAbandoned(), "a healthy idle stream answers its probes");
+            assertEquals(1, watches.streamsOpened());
 
-            // a stream that carries events is not probed
-            before = watches.probes();
+            // a stream that carries events is not probed: 5 s of an event every 200 ms (the events over time are what
+            // is under test here), with one probe at most, sent before the first event
+            int flowing = watches.probes();
             long last = 0;
             for (int i = 0; i < 25; i++) {
                 last = put(writer, key, Integer.toString(i));
                 Thread.sleep(200);
             }
             events.await(last, 5_000);
-            assertTrue(watches.probes() - before <= 1,
-                    "probes while events flow: " + (watches.probes() - before));
+            assertTrue(watches.probes() - flowing <= 1,
+                    "probes while events flow: " + (watches.probes() - flowing));
 
-            // nobody listens any more: the watch lingers, then goes; no probe after that
+            // nobody listens any more: the watch lingers, then goes (etcd serves no watcher); no probe after that
+            double watchers = watchers(etcd);
             sub.cancel();
-            Thread.sleep(2_500);
-            before = watches.probes();
-            Thread.sleep(5_000);
-            assertEquals(before, watches.probes(), "no probes without listeners");
+            Await.until(() -> watchers(etcd) < watchers, Duration.ofSeconds(10),
+                    () -> "the watch nobody listens to was not cancelled after its linger");
+            int unheard = watches.probes();
+            Thread.sleep(5_000); // more than two probe intervals: the absence of probes is what is under test
+            assertEquals(unheard, watches.probes(), "no probes without listeners");
             assertEquals(0, watches.streamsAbandoned());
             assertEquals(1, watches.streamsOpened());
         }
@@ -170,6 +176,12 @@ class SilentWatchStreamTest {
                     "etcd_debugging_mvcc_watch_stream_total");
         }
         return streams;
+    }
+
+    /** Watchers the single member serves, from its /metrics. */
+    private static double watchers(EtcdTestCluster etcd) {
+        return EtcdMetrics.read(URI.create(etcd.clientEndpoints().get(0) + "/metrics"),
+                "etcd_debugging_mvcc_watcher_total");
     }
 
     /** The member where a watch stream opened since {@code before}: the one to black-hole. */

@@ -148,6 +148,15 @@ public final class WatchMultiplexer {
         return streamsAbandoned.get();
     }
 
+    /**
+     * Subscriptions not cancelled yet, over every watch, as counted in the serial context once the calls before it
+     * have run: for tests that a long-lived client does not pile them up. Join it outside the serial context.
+     */
+    public CompletableFuture<Integer> subscriptions() {
+        return CompletableFuture.supplyAsync(() -> bySpec.values().stream().flatMap(List::stream)
+                .mapToInt(watch -> watch.subscribers.size()).sum(), context);
+    }
+
     /** Ends every subscription with {@link ClientClosedException} and closes the stream. */
     public void close() {
         context.execute(() -> {
