@@ -10,6 +10,7 @@ package dev.etcdlock;
 public class LockInterruptedException extends EtcdLockException {
     private static final long serialVersionUID = 1L;
 
+    /** Whether the waiter key may still be in etcd. */
     private final boolean keyMayRemain;
 
     /**

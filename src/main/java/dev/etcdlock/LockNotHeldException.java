@@ -22,6 +22,7 @@ public class LockNotHeldException extends EtcdLockException {
         LOST
     }
 
+    /** Why it is not held. */
     private final Reason reason;
 
     /**

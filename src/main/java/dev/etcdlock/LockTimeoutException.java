@@ -9,6 +9,7 @@ package dev.etcdlock;
 public class LockTimeoutException extends EtcdLockException {
     private static final long serialVersionUID = 1L;
 
+    /** Whether the waiter key may still be in etcd. */
     private final boolean keyMayRemain;
 
     /**
